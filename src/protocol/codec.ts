@@ -53,8 +53,12 @@ export function encodeMessage(type: protobuf.Type, value: unknown): Buffer {
 /** Size in bytes of the encoded request a decoded message came from. */
 export const WIRE_SIZE = Symbol('wireSize');
 
+/**
+ * Decodes to a plain object (absent fields stay absent, bytes stay Buffers): decoded requests
+ * cross threads with msgpackr, which would serialise a protobufjs Message through its toJSON.
+ */
 export function decodeMessage<T = Record<string, any>>(type: protobuf.Type, bytes: Uint8Array): T {
-  const msg = type.decode(bytes) as unknown as Record<string | symbol, unknown>;
+  const msg = type.toObject(type.decode(bytes)) as Record<string | symbol, unknown>;
   msg[WIRE_SIZE] = bytes.length;
   return msg as T;
 }

@@ -64,7 +64,7 @@ function finish(w: protobuf.Writer): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-export function encodeRangeResponse(h: Header, r: RangeResult): Buffer {
+export function encodeRangeResponse(h: Header | undefined, r: RangeResult): Buffer {
   const w = protobuf.Writer.create();
   writeRange(w, r, h);
   return finish(w);

@@ -1,0 +1,93 @@
+// The load generator: worker threads, each driving its share of concurrent clients in a
+// closed loop (one request in flight per client), so the client side is not the bottleneck.
+// Returns completed operations and latency percentiles for one workload against one endpoint.
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { connect } from '../src/client/client.js';
+
+export type Workload = 'put' | 'range-linearizable' | 'range-serializable';
+
+export interface LoadSpec {
+  endpoint: string;
+  workload: Workload;
+  clients: number;
+  connections: number;   // gRPC channels shared by the clients
+  durationMs: number;
+  maxRequests: number;   // a bound on the whole run, whatever the speed
+  valueSize: number;
+  keySpace: number;
+}
+
+export interface LoadResult { ops: number; errors: number; seconds: number; opsPerSec: number; p50Ms: number; p99Ms: number }
+
+interface WorkerShare extends LoadSpec { firstClient: number; clientCount: number; requestBudget: number }
+
+const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0);
+
+async function runShare(share: WorkerShare): Promise<{ latencies: Float64Array; errors: number }> {
+  const channels = Array.from({ length: Math.max(1, share.connections) }, (_, i) =>
+    connect(share.endpoint, { 'grpc.use_local_subchannel_pool': 1, 'kvd.channel': i }));
+  const value = Buffer.alloc(share.valueSize, 'v');
+  const latencies: number[] = [];
+  let errors = 0;
+  let budget = share.requestBudget;
+  const deadline = performance.now() + share.durationMs;
+  const one = async (c: number) => {
+    const client = channels[c % channels.length]!;
+    for (let i = 0; budget > 0 && performance.now() < deadline; i++) {
+      budget--;
+      const key = Buffer.from(`bench/${(c * 7919 + i) % share.keySpace}`);
+      const t0 = performance.now();
+      try {
+        if (share.workload === 'put') await client.kv.Put!({ key, value });
+        else await client.kv.Range!({ key, serializable: share.workload === 'range-serializable' });
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: share.clientCount }, (_, i) => one(share.firstClient + i)));
+  channels.forEach((c) => c.close());
+  return { latencies: Float64Array.from(latencies), errors };
+}
+
+export async function runLoad(spec: LoadSpec, threads = 2): Promise<LoadResult> {
+  const perThread = Math.ceil(spec.clients / threads);
+  const t0 = performance.now();
+  const shares = await Promise.all(
+    Array.from({ length: threads }, (_, t) => {
+      const share: WorkerShare = {
+        ...spec,
+        firstClient: t * perThread,
+        clientCount: Math.max(0, Math.min(perThread, spec.clients - t * perThread)),
+        connections: Math.max(1, Math.round(spec.connections / threads)),
+        requestBudget: Math.ceil(spec.maxRequests / threads),
+      };
+      return new Promise<{ latencies: Float64Array; errors: number }>((resolve, reject) => {
+        const w = new Worker(new URL(import.meta.url), { workerData: share });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const all = new Float64Array(shares.reduce((n, s) => n + s.latencies.length, 0));
+  let at = 0;
+  for (const s of shares) {
+    all.set(s.latencies, at);
+    at += s.latencies.length;
+  }
+  all.sort();
+  return {
+    ops: all.length,
+    errors: shares.reduce((n, s) => n + s.errors, 0),
+    seconds,
+    opsPerSec: all.length / seconds,
+    p50Ms: percentile(all, 0.5),
+    p99Ms: percentile(all, 0.99),
+  };
+}
+
+if (!isMainThread && workerData?.requestBudget !== undefined) {
+  runShare(workerData as WorkerShare).then((r) => parentPort!.postMessage(r, [r.latencies.buffer as ArrayBuffer]));
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// The tests drive kvd with real etcd tools and compare against a real etcd: etcdctl 3.4
+// (Debian etcd-client) and etcd (etcd-server). Installs them with apt-get when missing and
+// running as root; otherwise says what to install.
+import { execSync } from 'node:child_process';
+
+const has = (cmd) => {
+  try {
+    execSync(`command -v ${cmd}`, { stdio: 'ignore', shell: '/bin/sh' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const missing = [['etcdctl', 'etcd-client'], ['etcd', 'etcd-server']].filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
+if (missing.length) {
+  if (process.getuid?.() === 0 && has('apt-get')) {
+    execSync('apt-get update -qq', { stdio: 'inherit' });
+    execSync(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')}`, { stdio: 'inherit', shell: '/bin/sh' });
+  } else {
+    console.error(`The tests need: ${missing.join(', ')}. Install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,15 @@
+// Errors of the mvcc layer, as etcd reports them.
+import { Errors, type EtcdError } from '../../protocol/errors.js';
+
+export class MvccError extends Error {
+  constructor(readonly etcd: EtcdError) {
+    super(etcd.message);
+  }
+  get code(): number {
+    return this.etcd.code;
+  }
+}
+
+export const compacted = () => new MvccError(Errors.compacted);
+export const futureRev = () => new MvccError(Errors.futureRev);
+export const keyNotFound = () => new MvccError(Errors.keyNotFound);

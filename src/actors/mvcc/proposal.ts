@@ -1,0 +1,20 @@
+// The payload of a raft entry: a write request and who is waiting for its result.
+import { encode, decode } from '../channel.js';
+import type { WriteOp } from './store.js';
+
+export interface Proposal {
+  origin: number;  // member that took the request; only it answers the client
+  boot: number;    // that member's process incarnation: replayed entries of an earlier run answer no one
+  id: number;      // request id within the incarnation
+  op: WriteOp;
+}
+
+export const encodeProposal = (p: Proposal): Uint8Array => encode(p);
+export const decodeProposal = (data: Uint8Array): Proposal => decode<Proposal>(data);
+
+/** mvcc → gateway: results of applied proposals of this member's incarnation. */
+export interface AppliedBatch {
+  applied: number;
+  revision: number;
+  results: { id: number; bytes?: Uint8Array; error?: { code: number; message: string } }[];
+}

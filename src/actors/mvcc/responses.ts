@@ -1,0 +1,16 @@
+// Encodes an apply result as the protobuf response its request expects.
+import type { WriteOp } from './store.js';
+import { encodeDeleteRangeResponse, encodePutResponse, encodeTxnResponse, type Header } from '../../protocol/encode.js';
+import { encodeMessage, messageType } from '../../protocol/codec.js';
+
+const CompactionResponse = messageType('etcdserverpb.CompactionResponse');
+
+export function encodeResponse(op: WriteOp, header: Header, response: any): Uint8Array {
+  switch (op.type) {
+    case 'put': return encodePutResponse(header, response);
+    case 'deleteRange': return encodeDeleteRangeResponse(header, response);
+    case 'txn': return encodeTxnResponse(header, response);
+    case 'compact': return encodeMessage(CompactionResponse, { header });
+    case 'noop': return new Uint8Array(0);
+  }
+}

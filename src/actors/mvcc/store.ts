@@ -1,0 +1,296 @@
+// The mvcc store on LMDB, owned by the mvcc actor (the only writer). Databases in one env:
+//   rev   : main ‖ sub (u64 BE each) → flag (1 = tombstone) ‖ mvccpb.KeyValue bytes
+//   index : user key → IndexRecord (key-index.ts)
+//   meta  : consistentIndex, revision, compactRevision
+// A batch of committed entries is applied in one write transaction that also stores the
+// consistent index; LMDB runs without fsync because the WAL replays anything past it.
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { MvccError, keyNotFound, compacted, futureRev } from './errors.js';
+import { EtcdError } from '../../protocol/errors.js';
+import { decodeIndex, encodeIndex, revKey, revKeyMain, type IndexRecord, type KeyRevision } from './key-index.js';
+import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
+import { keysAt, range, type View } from './range.js';
+
+type Req = Record<string, any>;
+
+export type WriteOp =
+  | { type: 'put'; req: Req }
+  | { type: 'deleteRange'; req: Req }
+  | { type: 'txn'; req: Req }
+  | { type: 'compact'; req: Req }
+  | { type: 'noop' };
+
+export interface WatchEvent { type: 0 | 1; kv: Uint8Array; prev_kv?: Uint8Array }
+export type ApplyResult = { revision: number; response: any; events: WatchEvent[] } | { error: MvccError };
+
+export const DB_FILE = 'data.mdb';
+const MAX_KEY_BYTES = 1978;
+
+export interface Databases { root: RootDatabase; rev: Database<Buffer, Buffer>; index: Database<Buffer, Buffer>; meta: Database<number, string> }
+
+export function openDatabases(dir: string): Databases {
+  const root = open({ path: path.join(dir, DB_FILE), noSync: true, noMetaSync: true, compression: false, maxDbs: 8 });
+  return {
+    root,
+    rev: root.openDB({ name: 'rev', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
+    index: root.openDB({ name: 'index', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
+    meta: root.openDB({ name: 'meta', encoding: 'msgpack' }) as unknown as Database<number, string>,
+  };
+}
+
+/** A View over the databases, optionally pinned to one read transaction. */
+export function viewOf(dbs: Databases, transaction?: unknown): View {
+  const opts = transaction ? { transaction } : undefined;
+  return {
+    index: (key) => {
+      const b = (dbs.index as any).getBinary(Buffer.from(key), opts) as Buffer | undefined;
+      return b ? decodeIndex(b) : undefined;
+    },
+    *indexRange(start, end) {
+      for (const { key, value } of dbs.index.getRange({ start: Buffer.from(start), end: end && Buffer.from(end), ...(opts ?? {}) } as never)) {
+        yield { key: key as Buffer, value: decodeIndex(value as Buffer) };
+      }
+    },
+    revision: (r) => {
+      const b = (dbs.rev as any).getBinary(revKey(r.main, r.sub), opts) as Buffer | undefined;
+      return b ? b.subarray(1) : undefined;
+    },
+  };
+}
+
+const byteLen = (b: Uint8Array | undefined) => (b ? b.length : 0);
+
+/** One write request's revision in progress: main is taken once, subs per change. */
+class RevisionWriter {
+  sub = 0;
+  events: WatchEvent[] = [];
+  constructor(readonly main: number) {}
+  get changed() { return this.sub > 0; }
+}
+
+export class MvccStore {
+  private readonly view: View;
+  private rev: number;
+  private compactRev: number;
+  private ci: number;
+
+  private constructor(readonly dir: string, private readonly dbs: Databases) {
+    this.view = viewOf(dbs);
+    this.rev = dbs.meta.get('revision') ?? 0;
+    this.compactRev = dbs.meta.get('compactRevision') ?? 0;
+    this.ci = dbs.meta.get('consistentIndex') ?? 0;
+    const scheduled = dbs.meta.get('scheduledCompact') ?? 0;
+    if (scheduled > this.compactRev) dbs.root.transactionSync(() => this.compactPhysically(scheduled));
+  }
+
+  static open(dir: string): MvccStore {
+    fs.mkdirSync(dir, { recursive: true });
+    return new MvccStore(dir, openDatabases(dir));
+  }
+
+  consistentIndex(): number { return this.ci; }
+  currentRevision(): number { return this.rev; }
+  compactRevision(): number { return this.compactRev; }
+
+  applyBatch(items: { index: number; op: WriteOp }[]): (ApplyResult | undefined)[] {
+    const results: (ApplyResult | undefined)[] = [];
+    this.dbs.root.transactionSync(() => {
+      for (const { index, op } of items) {
+        if (index <= this.ci) {
+          results.push(undefined);
+          continue;
+        }
+        results.push(this.applyOne(op));
+        this.ci = index;
+      }
+      this.dbs.meta.putSync('consistentIndex', this.ci);
+      this.dbs.meta.putSync('revision', this.rev);
+    });
+    return results;
+  }
+
+  private applyOne(op: WriteOp): ApplyResult | undefined {
+    if (op.type === 'noop') return undefined;
+    const w = new RevisionWriter(this.rev + 1);
+    try {
+      let response: any;
+      switch (op.type) {
+        case 'put': response = this.put(w, op.req); break;
+        case 'deleteRange': response = this.deleteRange(w, op.req); break;
+        case 'txn': response = this.txn(w, op.req); break;
+        case 'compact': response = this.compact(op.req.revision ?? 0); break;
+      }
+      if (w.changed) this.rev = w.main;
+      return { revision: this.rev, response, events: w.events };
+    } catch (err) {
+      if (err instanceof MvccError) return { error: err };
+      throw err;
+    }
+  }
+
+  /** The revision a read inside a write request sees: its own changes included. */
+  private readRev(w: RevisionWriter) { return w.changed ? w.main : this.rev; }
+
+  private put(w: RevisionWriter, req: Req) {
+    const key = Buffer.from(req.key);
+    if (key.length > MAX_KEY_BYTES) throw new MvccError(new EtcdError(3, `etcdserver: key is too long (kvd keeps keys up to ${MAX_KEY_BYTES} bytes)`));
+    const record = this.view.index(key);
+    const last = record?.revs[record.revs.length - 1];
+    const exists = !!last && !last.tombstone;
+    const prev = exists ? this.view.revision(last!)! : undefined;
+    if ((req.ignore_value || req.ignore_lease) && !exists) throw keyNotFound();
+    const prevKv = prev && (req.ignore_value || req.ignore_lease) ? decodeKeyValue(prev) : undefined;
+    const kv = encodeKeyValue({
+      key,
+      create_revision: exists ? record!.create : w.main,
+      mod_revision: w.main,
+      version: exists ? record!.version + 1 : 1,
+      value: req.ignore_value ? prevKv!.value : req.value,
+      lease: req.ignore_lease ? prevKv!.lease : req.lease || 0,
+    });
+    const at = { main: w.main, sub: w.sub++, tombstone: false };
+    this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(0), kv]));
+    const next: IndexRecord = {
+      revs: [...(record?.revs ?? []), at],
+      create: exists ? record!.create : w.main,
+      version: exists ? record!.version + 1 : 1,
+      lease: req.ignore_lease ? prevKv!.lease : req.lease || 0,
+    };
+    this.dbs.index.putSync(key, encodeIndex(next));
+    w.events.push({ type: 0, kv, ...(req.prev_kv && prev ? { prev_kv: prev } : {}) });
+    return { prev_kv: req.prev_kv ? prev : undefined, revision: w.main };
+  }
+
+  private deleteRange(w: RevisionWriter, req: Req) {
+    const found = [...keysAt(this.view, req.key, req.range_end, this.readRev(w))];
+    const prevKvs: Uint8Array[] = [];
+    for (const f of found) {
+      const prev = this.view.revision(f.at)!;
+      if (req.prev_kv) prevKvs.push(prev);
+      const at = { main: w.main, sub: w.sub++, tombstone: true };
+      const tomb = encodeKeyValue({ key: f.key, create_revision: 0, mod_revision: w.main, version: 0, lease: 0 });
+      this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(1), tomb]));
+      this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ revs: [...f.record.revs, at], create: 0, version: 0, lease: 0 }));
+      w.events.push({ type: 1, kv: tomb, ...(req.prev_kv ? { prev_kv: prev } : {}) });
+    }
+    return { deleted: found.length, prev_kvs: req.prev_kv ? prevKvs : undefined, revision: this.readRev(w) };
+  }
+
+  private compareHolds(w: RevisionWriter, c: Req): boolean {
+    const found = [...keysAt(this.view, c.key, c.range_end, this.readRev(w))];
+    const target = c.target ?? 0;
+    if (!found.length) {
+      if (byteLen(c.range_end)) return true; // no key in the range: nothing contradicts the compare
+      if (target === 3) return false;        // a value compare on a missing key fails, as etcd's
+      return holds(c.result ?? 0, Math.sign(0 - (targetValue(c, target) as number)));
+    }
+    return found.every((f) => {
+      const kv = decodeKeyValue(this.view.revision(f.at)!);
+      const actual = [kv.version, kv.create_revision, kv.mod_revision, kv.value, kv.lease][target];
+      const wanted = targetValue(c, target);
+      const cmp = target === 3 ? Buffer.compare(Buffer.from((actual as Uint8Array) ?? []), Buffer.from((wanted as Uint8Array) ?? [])) : Math.sign((actual as number) - (wanted as number));
+      return holds(c.result ?? 0, cmp);
+    });
+  }
+
+  private txn(w: RevisionWriter, req: Req): any {
+    const succeeded = (req.compare ?? []).every((c: Req) => this.compareHolds(w, c));
+    const ops: Req[] = (succeeded ? req.success : req.failure) ?? [];
+    const responses = ops.map((op) => {
+      if (op.request_range) {
+        const r = range(this.view, op.request_range, this.readRev(w), this.compactRev);
+        return { response_range: r };
+      }
+      if (op.request_put) return { response_put: this.put(w, op.request_put) };
+      if (op.request_delete_range) return { response_delete_range: this.deleteRange(w, op.request_delete_range) };
+      return { response_txn: this.txn(w, op.request_txn) };
+    });
+    return { succeeded, responses, revision: this.readRev(w) };
+  }
+
+  private compact(rev: number) {
+    if (rev > this.rev) throw futureRev();
+    if (rev <= this.compactRev) throw compacted();
+    this.dbs.meta.putSync('scheduledCompact', rev);
+    this.compactPhysically(rev);
+    return {};
+  }
+
+  // Drops every revision older than `rev` except each key's newest at `rev` (itself dropped
+  // when it is a tombstone); LMDB reuses the freed pages.
+  private compactPhysically(rev: number): void {
+    for (const { key, value } of [...this.dbs.index.getRange({})]) {
+      const record = decodeIndex(value as Buffer);
+      let keepFrom = record.revs.findIndex((r) => r.main > rev);
+      if (keepFrom < 0) keepFrom = record.revs.length;
+      const atRev = keepFrom - 1;
+      const dropUntil = atRev >= 0 && !record.revs[atRev]!.tombstone ? atRev : keepFrom;
+      if (dropUntil <= 0) continue;
+      for (const r of record.revs.slice(0, dropUntil)) this.dbs.rev.removeSync(revKey(r.main, r.sub));
+      const revs = record.revs.slice(dropUntil);
+      if (revs.length) this.dbs.index.putSync(key as Buffer, encodeIndex({ ...record, revs }));
+      else this.dbs.index.removeSync(key as Buffer);
+    }
+    this.compactRev = rev;
+    this.dbs.meta.putSync('compactRevision', rev);
+  }
+
+  /** CRC32 of the stored revisions in (compacted, rev]: equal stores give equal hashes. */
+  hashKV(rev: number): { hash: number; compact_revision: number; hash_revision: number } {
+    const upTo = rev > 0 ? rev : this.rev;
+    if (upTo > this.rev) throw futureRev();
+    if (upTo < this.compactRev) throw compacted();
+    let crc = 0;
+    for (const { key, value } of this.dbs.rev.getRange({ start: revKey(0, 0), end: revKey(upTo + 1, 0) })) {
+      crc = zlib.crc32(value as Buffer, zlib.crc32(key as Buffer, crc));
+    }
+    return { hash: crc, compact_revision: this.compactRev, hash_revision: upTo };
+  }
+
+  /** CRC32 of every stored revision and the key index. */
+  hash(): { hash: number; revision: number } {
+    let crc = 0;
+    for (const db of [this.dbs.rev, this.dbs.index]) {
+      for (const { key, value } of db.getRange({})) crc = zlib.crc32(value as Buffer, zlib.crc32(key as Buffer, crc));
+    }
+    return { hash: crc, revision: this.rev };
+  }
+
+  dbSize(): number {
+    return fs.statSync(path.join(this.dir, DB_FILE)).size;
+  }
+
+  dbSizeInUse(): number {
+    const s = this.dbs.root.getStats() as { pageSize: number; lastPageNumber: number; free?: { pageCount?: number } };
+    const free = s.free?.pageCount ?? 0;
+    return (s.lastPageNumber + 1 - free) * s.pageSize;
+  }
+
+  /** A consistent copy of the database (compacted when asked), for snapshots and defragmentation. */
+  backup(file: string, compact = false): Promise<void> {
+    return (this.dbs.root as unknown as { backup(p: string, c: boolean): Promise<void> }).backup(file, compact);
+  }
+
+  close(): Promise<void> {
+    return this.dbs.root.close();
+  }
+}
+
+const holds = (result: number, cmp: number) =>
+  result === 0 ? cmp === 0 : result === 1 ? cmp > 0 : result === 2 ? cmp < 0 : cmp !== 0;
+
+function targetValue(c: Req, target: number): number | Uint8Array {
+  switch (target) {
+    case 0: return c.version ?? 0;
+    case 1: return c.create_revision ?? 0;
+    case 2: return c.mod_revision ?? 0;
+    case 3: return c.value ?? Buffer.alloc(0);
+    default: return c.lease ?? 0;
+  }
+}
+
+export type { KeyRevision };
+export const revisionOfKey = revKeyMain;

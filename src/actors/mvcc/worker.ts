@@ -1,0 +1,92 @@
+// The mvcc actor: the only LMDB writer. It applies committed entries in log order, many per
+// LMDB transaction, publishes applied index and revision on the status board, and sends the
+// proposing gateway its already-encoded responses.
+import { workerData, type MessagePort } from 'node:worker_threads';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DB_FILE, MvccStore, type ApplyResult, type WriteOp } from './store.js';
+import { decodeProposal, type AppliedBatch } from './proposal.js';
+import { send, receive } from '../channel.js';
+import { exposeControl } from '../control.js';
+import { StatusBoard } from '../../server/status-board.js';
+import type { ApplyBatch } from '../raft/messages.js';
+import { encodeResponse } from './responses.js';
+
+export interface MvccWorkerData {
+  dbDir: string;
+  memberId: number;
+  clusterId: number;
+  boot: number;
+  board: SharedArrayBuffer;
+  raftPort: MessagePort;
+  gatewayPort: MessagePort;
+}
+
+const cfg = workerData as MvccWorkerData;
+const board = new StatusBoard(cfg.board);
+let store = MvccStore.open(cfg.dbDir);
+
+function publish(): void {
+  board.set('appliedIndex', store.consistentIndex());
+  board.set('revision', store.currentRevision());
+  board.set('compactRevision', store.compactRevision());
+}
+
+function publishSizes(): void {
+  board.set('dbSize', store.dbSize());
+  board.set('dbSizeInUse', store.dbSizeInUse());
+}
+
+publish();
+publishSizes();
+setInterval(publishSizes, 1000).unref();
+
+receive<ApplyBatch>(cfg.raftPort, (batch) => {
+  const items: { index: number; op: WriteOp }[] = [];
+  const waiting: { id: number; at: number }[] = [];
+  for (const entry of batch.entries) {
+    if (!entry.data.length) {
+      items.push({ index: entry.index, op: { type: 'noop' } });
+      continue;
+    }
+    const p = decodeProposal(entry.data);
+    if (p.origin === cfg.memberId && p.boot === cfg.boot) waiting.push({ id: p.id, at: items.length });
+    items.push({ index: entry.index, op: p.op });
+  }
+  const results = store.applyBatch(items);
+  publish();
+  // Sent even without results: the gateway's linearizable reads wait on the applied index.
+  const out: AppliedBatch = { applied: store.consistentIndex(), revision: store.currentRevision(), results: [] };
+  for (const w of waiting) {
+    const r: ApplyResult | undefined = results[w.at];
+    if (!r) continue; // skipped: already applied before a restart
+    if ('error' in r) out.results.push({ id: w.id, error: { code: r.error.code, message: r.error.message } });
+    else {
+      const header = { cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: r.revision, raft_term: batch.term };
+      out.results.push({ id: w.id, bytes: encodeResponse(items[w.at]!.op, header, r.response) });
+    }
+  }
+  send(cfg.gatewayPort, out);
+});
+
+const control = {
+  consistentIndex: () => store.consistentIndex(),
+  hashKV: (rev: number) => store.hashKV(rev),
+  hash: () => store.hash(),
+  /** A consistent copy of the database for snapshots and defragmentation. */
+  backup: (path: string) => store.backup(path),
+  /** Rewrites the database compactly and reopens it; the caller has closed every reader. */
+  defragment: async () => {
+    const file = path.join(cfg.dbDir, DB_FILE);
+    const copy = `${file}.defrag`;
+    await store.backup(copy, true);
+    await store.close();
+    fs.renameSync(copy, file);
+    store = MvccStore.open(cfg.dbDir);
+    publish();
+    publishSizes();
+  },
+  close: () => store.close(),
+};
+export type MvccControl = typeof control;
+exposeControl(control);

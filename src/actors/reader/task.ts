@@ -1,0 +1,56 @@
+// The reader pool's task (piscina): one range in one LMDB read transaction, answered as the
+// encoded RangeResponse, so the main thread only writes bytes to the client.
+import { openDatabases, viewOf, type Databases } from '../mvcc/store.js';
+import { range } from '../mvcc/range.js';
+import { MvccError } from '../mvcc/errors.js';
+import { encodeRangeResponse, type Header } from '../../protocol/encode.js';
+
+export interface RangeTask {
+  dbDir: string;
+  req: Record<string, any>;
+  header: Omit<Header, 'revision'>;
+  /** Set for the pages of a RangeStream: `continued` pages carry no header and no count. */
+  page?: { continued: boolean };
+}
+
+export interface RangePage { bytes: Uint8Array; revision: number; more: boolean; keys: number; lastKey?: Uint8Array }
+export type RangeTaskResult = RangePage | { error: { code: number; message: string } };
+
+const opened = new Map<string, Databases>();
+
+export default function rangeTask(task: RangeTask): RangeTaskResult {
+  let dbs = opened.get(task.dbDir);
+  if (!dbs) {
+    dbs = openDatabases(task.dbDir);
+    opened.set(task.dbDir, dbs);
+  }
+  // A fresh snapshot: the writer may have committed since this thread last read.
+  dbs.root.resetReadTxn();
+  const txn = dbs.root.useReadTransaction();
+  try {
+    const current = (dbs.meta.get('revision', { transaction: txn } as never) as number | undefined) ?? 0;
+    const compacted = (dbs.meta.get('compactRevision', { transaction: txn } as never) as number | undefined) ?? 0;
+    const out = range(viewOf(dbs, txn), task.req, current, compacted);
+    const continued = task.page?.continued;
+    const bytes = encodeRangeResponse(continued ? undefined : { ...task.header, revision: out.revision }, { kvs: out.kvs, more: out.more, count: continued ? 0 : out.count });
+    const last = out.kvs.at(-1);
+    return { bytes, revision: task.req.revision > 0 ? task.req.revision : out.revision, more: out.more, keys: out.kvs.length, lastKey: task.page && last ? keyOf(last) : undefined };
+  } catch (err) {
+    if (err instanceof MvccError) return { error: { code: err.code, message: err.message } };
+    throw err;
+  } finally {
+    txn.done();
+  }
+}
+
+// The key is field 1 of the stored KeyValue: tag, varint length, bytes.
+function keyOf(kv: Uint8Array): Uint8Array {
+  let len = 0, shift = 0, at = 1;
+  for (;;) {
+    const b = kv[at++]!;
+    len |= (b & 0x7f) << shift;
+    if (b < 0x80) break;
+    shift += 7;
+  }
+  return kv.subarray(at, at + len);
+}

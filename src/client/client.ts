@@ -1,0 +1,57 @@
+// A minimal etcd v3 client on kvd's shipped protos: unary calls as promises. Used by the
+// benchmarks and tests; any etcd v3 client works the same way against kvd or etcd.
+import * as grpc from '@grpc/grpc-js';
+import { serviceDefinition } from '../protocol/codec.js';
+
+type Req = Record<string, any>;
+type Unary = (req: Req, options?: { deadlineMs?: number }) => Promise<Req>;
+
+export interface ServiceClient {
+  [method: string]: Unary;
+}
+
+export interface Client {
+  kv: ServiceClient;
+  maintenance: ServiceClient;
+  cluster: ServiceClient;
+  /** The raw gRPC client of a service, for streaming calls or raw bytes. */
+  raw(service: string): grpc.Client;
+  close(): void;
+}
+
+const SERVICES = { kv: 'etcdserverpb.KV', maintenance: 'etcdserverpb.Maintenance', cluster: 'etcdserverpb.Cluster' } as const;
+
+export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = {}): Client {
+  const clients = new Map<string, grpc.Client>();
+  const options = { 'grpc.max_receive_message_length': -1, ...channelOptions };
+  const raw = (service: string) => {
+    let c = clients.get(service);
+    if (!c) {
+      const Ctor = grpc.makeGenericClientConstructor(serviceDefinition(service), service);
+      c = new Ctor(endpoint, grpc.credentials.createInsecure(), options);
+      clients.set(service, c);
+    }
+    return c;
+  };
+  const wrap = (service: string): ServiceClient => {
+    const def = serviceDefinition(service);
+    return new Proxy({} as ServiceClient, {
+      get: (_t, method: string) => {
+        if (!def[method] || def[method]!.requestStream || def[method]!.responseStream) return undefined;
+        return (req: Req, opts: { deadlineMs?: number } = {}) =>
+          new Promise<Req>((resolve, reject) => {
+            const c = raw(service) as unknown as Record<string, Function>;
+            const callOpts = opts.deadlineMs ? { deadline: Date.now() + opts.deadlineMs } : {};
+            c[method]!.call(c, req, new grpc.Metadata(), callOpts, (err: Error | null, res: Req) => (err ? reject(err) : resolve(res)));
+          });
+      },
+    });
+  };
+  return {
+    kv: wrap(SERVICES.kv),
+    maintenance: wrap(SERVICES.maintenance),
+    cluster: wrap(SERVICES.cluster),
+    raw,
+    close: () => clients.forEach((c) => c.close()),
+  };
+}

@@ -1,0 +1,110 @@
+// The KV service: writes go through raft, reads through the read-index path and the reader pool.
+import type * as grpc from '@grpc/grpc-js';
+import type { Member } from '../server/member.js';
+import { serviceDefinition } from '../protocol/codec.js';
+import { Errors, EtcdError, toServiceError } from '../protocol/errors.js';
+import { checkDelete, checkPut, checkRange, checkSize, checkTxn } from './validate.js';
+import { unary } from './unary.js';
+import type { RangePage, RangeTask, RangeTaskResult } from '../actors/reader/task.js';
+import protobuf from 'protobufjs';
+
+type Req = Record<string, any>;
+
+export const KV_SERVICE = serviceDefinition('etcdserverpb.KV');
+
+/** Puts inside a request (top level or nested in txns). */
+function* putsOf(op: Req): Generator<Req> {
+  if (op.request_put) yield op.request_put;
+  for (const sub of [...(op.request_txn?.success ?? []), ...(op.request_txn?.failure ?? [])]) yield* putsOf(sub);
+}
+
+export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
+  const { maxRequestBytes, maxTxnOps } = member.config;
+
+  // No lease exists until the lease service does: a put naming one is refused as etcd would.
+  const checkLeases = (puts: Iterable<Req>) => {
+    for (const p of puts) if (p.lease && !p.ignore_lease) throw Errors.leaseNotFound;
+  };
+
+  const read = async (req: Req, page?: RangeTask['page']): Promise<RangePage> => {
+    checkRange(req);
+    if (!req.serializable && !page?.continued) await member.linearizableRead();
+    const task: RangeTask = {
+      dbDir: member.dbDir,
+      req,
+      header: { cluster_id: member.clusterId, member_id: member.id, raft_term: member.board.get('term') },
+      page,
+    };
+    const result: RangeTaskResult = await member.range(task);
+    if ('error' in result) throw new EtcdError(result.error.code, result.error.message);
+    return result;
+  };
+
+  return {
+    Range: unary<Req>(async (req) => (await read(req)).bytes),
+
+    Put: unary<Req>(async (req) => {
+      checkPut(req);
+      checkSize(req, maxRequestBytes);
+      checkLeases([req]);
+      return member.propose({ type: 'put', req });
+    }),
+
+    DeleteRange: unary<Req>(async (req) => {
+      checkDelete(req);
+      checkSize(req, maxRequestBytes);
+      return member.propose({ type: 'deleteRange', req });
+    }),
+
+    Txn: unary<Req>(async (req) => {
+      checkTxn(req, maxTxnOps);
+      checkSize(req, maxRequestBytes);
+      checkLeases([...(req.success ?? []), ...(req.failure ?? [])].flatMap((op: Req) => [...putsOf(op)]));
+      return member.propose({ type: 'txn', req });
+    }),
+
+    Compact: unary<Req>(async (req) => member.propose({ type: 'compact', req })),
+
+    // Pages of a range read at one revision, so a large result is never built whole.
+    RangeStream: (call: grpc.ServerWritableStream<Req, unknown>) => {
+      streamRange(call, read).catch((err) => call.destroy(Object.assign(new Error(), toServiceError(err))));
+    },
+  };
+}
+
+const STREAM_PAGE_KEYS = 1000;
+
+// Sorted or filtered ranges cannot resume from a key, so they go out as one page.
+const pageable = (r: Req) =>
+  !r.sort_order && !r.sort_target && !r.min_mod_revision && !r.max_mod_revision &&
+  !r.min_create_revision && !r.max_create_revision && !r.count_only;
+
+function wrapChunk(rangeResponse: Uint8Array): Buffer {
+  const w = protobuf.Writer.create();
+  w.uint32((1 << 3) | 2).bytes(rangeResponse);
+  return Buffer.from(w.finish());
+}
+
+async function streamRange(
+  call: grpc.ServerWritableStream<Req, unknown>,
+  read: (req: Req, page?: RangeTask['page']) => Promise<RangePage>,
+): Promise<void> {
+  const req = call.request;
+  if (!pageable(req)) {
+    call.write(wrapChunk((await read(req)).bytes));
+    call.end();
+    return;
+  }
+  let left = req.limit > 0 ? req.limit : Infinity;
+  let next: Req = { ...req, limit: Math.min(left, STREAM_PAGE_KEYS) };
+  let page = await read(next, { continued: false });
+  for (;;) {
+    call.write(wrapChunk(page.bytes));
+    left -= page.keys;
+    if (!page.more || left <= 0 || !page.lastKey || call.cancelled) break;
+    const from = Buffer.concat([page.lastKey, Buffer.from([0])]);
+    next = { ...req, key: from, revision: page.revision, limit: Math.min(left, STREAM_PAGE_KEYS) };
+    page = await read(next, { continued: true });
+  }
+  call.end();
+}

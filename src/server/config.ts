@@ -1,0 +1,161 @@
+// kvd's settings: etcd's flag names, defaults and ETCD_* environment variables.
+// Precedence as etcd: command-line flag, then environment variable, then default.
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS } from './logger.js';
+
+type Kind = 'string' | 'number';
+interface FlagSpec { kind: Kind; default: string | number; help: string }
+
+const FLAGS = {
+  'name': { kind: 'string', default: 'default', help: 'Human-readable name for this member.' },
+  'data-dir': { kind: 'string', default: '', help: 'Path to the data directory (default "${name}.kvd").' },
+  'wal-dir': { kind: 'string', default: '', help: 'Path to a dedicated WAL directory (default <data-dir>/member/wal).' },
+  'listen-client-urls': { kind: 'string', default: 'http://127.0.0.1:2379', help: 'List of URLs to listen on for client traffic.' },
+  'advertise-client-urls': { kind: 'string', default: 'http://127.0.0.1:2379', help: 'List of this member\'s client URLs to advertise to the public.' },
+  'listen-peer-urls': { kind: 'string', default: 'http://127.0.0.1:2380', help: 'List of URLs to listen on for peer traffic.' },
+  'initial-advertise-peer-urls': { kind: 'string', default: 'http://127.0.0.1:2380', help: 'List of this member\'s peer URLs to advertise to the rest of the cluster.' },
+  'initial-cluster': { kind: 'string', default: '', help: 'Initial cluster configuration for bootstrapping (default "${name}=${initial-advertise-peer-urls}").' },
+  'initial-cluster-state': { kind: 'string', default: 'new', help: 'Initial cluster state (\'new\' or \'existing\').' },
+  'initial-cluster-token': { kind: 'string', default: 'etcd-cluster', help: 'Initial cluster token for the cluster during bootstrap.' },
+  'max-request-bytes': { kind: 'number', default: 1.5 * 1024 * 1024, help: 'Maximum client request size in bytes the server will accept.' },
+  'max-txn-ops': { kind: 'number', default: 128, help: 'Maximum number of operations permitted in a transaction.' },
+  'quota-backend-bytes': { kind: 'number', default: 0, help: 'Raise alarms when backend size exceeds the given quota (0 defaults to 2 GiB).' },
+  'heartbeat-interval': { kind: 'number', default: 100, help: 'Time (in milliseconds) of a heartbeat interval.' },
+  'election-timeout': { kind: 'number', default: 1000, help: 'Time (in milliseconds) for an election to timeout.' },
+  'snapshot-count': { kind: 'number', default: 100000, help: 'Number of committed transactions to trigger a snapshot to disk.' },
+  'log-level': { kind: 'string', default: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
+} satisfies Record<string, FlagSpec>;
+
+export type FlagName = keyof typeof FLAGS;
+
+export interface Config {
+  name: string;
+  dataDir: string;
+  walDir: string;
+  listenClientUrls: URL[];
+  advertiseClientUrls: string[];
+  listenPeerUrls: URL[];
+  initialAdvertisePeerUrls: string[];
+  initialCluster: Map<string, string[]>;
+  initialClusterState: 'new' | 'existing';
+  initialClusterToken: string;
+  maxRequestBytes: number;
+  maxTxnOps: number;
+  quotaBackendBytes: number;
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  snapshotCount: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
+
+const envName = (flag: string) => 'ETCD_' + flag.toUpperCase().replace(/-/g, '_');
+
+function parseUrls(flag: string, value: string): URL[] {
+  return value.split(',').map((s) => {
+    try {
+      const u = new URL(s.trim());
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      if (!u.port) throw new Error('port');
+      return u;
+    } catch {
+      throw new ConfigError(`invalid value "${value}" for flag -${flag}: URL address does not have the form "host:port": ${s}`);
+    }
+  });
+}
+
+function parseInitialCluster(value: string): Map<string, string[]> {
+  const members = new Map<string, string[]>();
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`invalid value "${value}" for flag -initial-cluster: missing '=' in "${part}"`);
+    const name = part.slice(0, eq).trim();
+    const url = part.slice(eq + 1).trim();
+    parseUrls('initial-cluster', url);
+    members.set(name, [...(members.get(name) ?? []), url]);
+  }
+  return members;
+}
+
+export function usage(): string {
+  const lines = ['Usage: kvd [flags]', '', 'Flags (each also as an ETCD_<NAME> environment variable):'];
+  for (const [flag, spec] of Object.entries(FLAGS)) {
+    lines.push(`  --${flag} <${spec.kind}>`, `      ${spec.help}${spec.default !== '' ? ` (default ${JSON.stringify(spec.default)})` : ''}`);
+  }
+  lines.push('  --version', '      Print the version and exit.', '  --help', '      Show this help.');
+  return lines.join('\n');
+}
+
+export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, version: { type: 'boolean' } };
+  for (const flag of Object.keys(FLAGS)) options[flag] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const raw = (flag: FlagName): string | number => {
+    const spec: FlagSpec = FLAGS[flag];
+    const given = values[flag] ?? env[envName(flag)];
+    if (given === undefined) return spec.default;
+    if (spec.kind === 'number') {
+      const n = Number(given);
+      if (!Number.isFinite(n) || n < 0) throw new ConfigError(`invalid value "${given}" for flag -${flag}: parse error`);
+      return n;
+    }
+    return String(given);
+  };
+  const str = (f: FlagName) => raw(f) as string;
+  const num = (f: FlagName) => raw(f) as number;
+
+  const name = str('name');
+  const logLevel = str('log-level');
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(`invalid value "${logLevel}" for flag -log-level`);
+  const state = str('initial-cluster-state');
+  if (state !== 'new' && state !== 'existing') throw new ConfigError(`invalid value "${state}" for flag -initial-cluster-state: valid values are "new" or "existing"`);
+  const advertisePeer = str('initial-advertise-peer-urls');
+  parseUrls('initial-advertise-peer-urls', advertisePeer);
+  const advertiseClient = str('advertise-client-urls');
+  parseUrls('advertise-client-urls', advertiseClient);
+  const initialCluster = parseInitialCluster(str('initial-cluster') || `${name}=${advertisePeer}`);
+  if (!initialCluster.has(name)) {
+    throw new ConfigError(`couldn't find local name "${name}" in the initial cluster configuration`);
+  }
+  const dataDir = str('data-dir') || `${name}.kvd`;
+  const heartbeat = num('heartbeat-interval');
+  const election = num('election-timeout');
+  if (heartbeat <= 0 || election < 5 * heartbeat) {
+    throw new ConfigError(`--election-timeout[${election}ms] should be at least as 5 times as --heartbeat-interval[${heartbeat}ms]`);
+  }
+  return {
+    kind: 'run',
+    config: {
+      name,
+      dataDir,
+      walDir: str('wal-dir'),
+      listenClientUrls: parseUrls('listen-client-urls', str('listen-client-urls')),
+      advertiseClientUrls: advertiseClient.split(',').map((s) => s.trim()),
+      listenPeerUrls: parseUrls('listen-peer-urls', str('listen-peer-urls')),
+      initialAdvertisePeerUrls: advertisePeer.split(',').map((s) => s.trim()),
+      initialCluster,
+      initialClusterState: state,
+      initialClusterToken: str('initial-cluster-token'),
+      maxRequestBytes: num('max-request-bytes'),
+      maxTxnOps: num('max-txn-ops'),
+      quotaBackendBytes: num('quota-backend-bytes') || DEFAULT_QUOTA_BYTES,
+      heartbeatIntervalMs: heartbeat,
+      electionTimeoutMs: election,
+      snapshotCount: num('snapshot-count'),
+      logLevel,
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// The status board: a SharedArrayBuffer of counters that every thread reads without a
+// message round trip. Each slot has one owner that writes it (rule: one owner per state).
+export const Slot = {
+  term: 0,            // raft actor
+  leader: 1,          // raft actor
+  commitIndex: 2,     // raft actor
+  lastIndex: 3,       // raft actor
+  appliedIndex: 4,    // mvcc actor
+  revision: 5,        // mvcc actor
+  compactRevision: 6, // mvcc actor
+  dbSize: 7,          // mvcc actor
+  dbSizeInUse: 8,     // mvcc actor
+} as const;
+
+export type SlotName = keyof typeof Slot;
+const SLOTS = Object.keys(Slot).length;
+
+export class StatusBoard {
+  private readonly cells: BigInt64Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(SLOTS * 8)) {
+    this.cells = new BigInt64Array(buffer);
+  }
+
+  get(name: SlotName): number {
+    return Number(Atomics.load(this.cells, Slot[name]));
+  }
+
+  set(name: SlotName, value: number): void {
+    Atomics.store(this.cells, Slot[name], BigInt(value));
+  }
+
+  snapshot(): Record<SlotName, number> {
+    const out = {} as Record<SlotName, number>;
+    for (const name of Object.keys(Slot) as SlotName[]) out[name] = this.get(name);
+    return out;
+  }
+}
