@@ -12,7 +12,8 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
     callback({ code: grpc.status.UNIMPLEMENTED, details: `unknown method ${name} for service etcdserverpb.Cluster` });
   return {
     MemberList: unary(async () => ({
-      header: { cluster_id: member.clusterId, member_id: member.id, revision: member.board.get('revision'), raft_term: member.board.get('term') },
+      // etcd answers member list with a header that carries no revision.
+      header: { cluster_id: member.clusterId, member_id: member.id, raft_term: member.board.get('term') },
       members: member.members.map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: false })),
     })),
     MemberAdd: unimplemented('MemberAdd'),

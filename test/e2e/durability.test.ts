@@ -111,7 +111,7 @@ test('a corrupt WAL record refuses start-up with a message naming file and offse
     const client = connect(server.endpoint);
     for (let i = 0; i < 50; i++) await client.kv.Put!({ key: Buffer.from(`k/${i}`), value: Buffer.from(`value-${i}`) });
     client.close();
-    await server.stop();
+    await server.shutdown();
     const last = walSegments(server.dataDir).at(-1)!;
     const end = dataEnd(last);
     const fd = fs.openSync(last, 'r+');

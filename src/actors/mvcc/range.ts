@@ -83,8 +83,9 @@ export function range(view: View, req: Req, currentRev: number, compactRev: numb
   if (order !== 0) {
     const field = SORT_FIELD[target]!;
     const cmp = (a: any, b: any) => (field === 'key' || field === 'value' ? Buffer.compare(Buffer.from(a ?? []), Buffer.from(b ?? [])) : a - b);
+    // A stable sort on the target alone: ties keep key order, as etcd's results show.
     full.sort((x, y) => {
-      const c = cmp((x.kv as any)[field], (y.kv as any)[field]) || Buffer.compare(Buffer.from(x.kv.key), Buffer.from(y.kv.key));
+      const c = cmp((x.kv as any)[field], (y.kv as any)[field]);
       return order === 2 ? -c : c;
     });
   }

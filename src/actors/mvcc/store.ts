@@ -79,7 +79,7 @@ export class MvccStore {
 
   private constructor(readonly dir: string, private readonly dbs: Databases) {
     this.view = viewOf(dbs);
-    this.rev = dbs.meta.get('revision') ?? 0;
+    this.rev = dbs.meta.get('revision') ?? 1; // as etcd: an empty store is at revision 1
     this.compactRev = dbs.meta.get('compactRevision') ?? 0;
     this.ci = dbs.meta.get('consistentIndex') ?? 0;
     const scheduled = dbs.meta.get('scheduledCompact') ?? 0;

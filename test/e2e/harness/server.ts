@@ -17,6 +17,9 @@ export interface Server {
   logs(): string;
   kill9(): void;
   restart(): Promise<void>;
+  /** SIGTERM, waiting for exit; the data dir stays. */
+  shutdown(): Promise<void>;
+  /** Shuts down and removes the data dir. */
   stop(): Promise<void>;
 }
 
@@ -83,6 +86,7 @@ export async function startServer(opts: { kind: ServerKind; extraArgs?: string[]
       await exited;
       await launch();
     },
+    shutdown: stopProcess,
     stop: async () => {
       await stopProcess();
       fs.rmSync(dataDir, { recursive: true, force: true });

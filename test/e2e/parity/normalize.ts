@@ -1,0 +1,22 @@
+// What may differ between two servers given the same requests: member and cluster IDs, raft
+// terms and indexes, server versions, database sizes, hashes, ports and etcdctl's own log
+// lines. Keys, values, revisions, counts, flags and error texts are compared as they are.
+
+export interface Step { args: string[]; stdin?: string; loose?: boolean }
+
+const ID_FIELDS = /"(cluster_id|member_id|raft_term|ID|leader|raftIndex|raftTerm|raftAppliedIndex|dbSize|dbSizeInUse|hash)":\s*\d+/g;
+const FIELD_LINES = /^"(ClusterID|MemberID|RaftTerm)" : \d+$/gm;
+
+export function normalize(text: string, endpoint: string, step: Step): string {
+  let out = text.split(endpoint).join('<endpoint>');
+  out = out.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>');
+  out = out.replace(ID_FIELDS, '"$1":<n>').replace(FIELD_LINES, '"$1" : <n>');
+  out = out.replace(/"version":"[^"]*"/g, '"version":"<v>"').replace(/took = [\d.]+[µm]?s/g, 'took = <t>');
+  out = out.replace(/\b[0-9a-f]{12,16}\b/g, '<id>');
+  // Table padding follows the width of IDs and sizes, so loose steps compare it collapsed.
+  if (step.loose) out = out.replace(/\d+(\.\d+)*( kB| MB| B)?/g, '<n>').replace(/-+/g, '-').replace(/ +/g, ' ');
+  return out;
+}
+
+/** etcdctl's stderr without its timestamped log lines: the error messages themselves. */
+export const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l && !l.startsWith('{')).join('\n');

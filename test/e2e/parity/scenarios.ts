@@ -1,0 +1,56 @@
+// etcdctl scripts run on a fresh server, step by step.
+import type { Step } from './normalize.js';
+
+const s = (...args: string[]): Step => ({ args });
+const txn = (stdin: string, ...args: string[]): Step => ({ args: ['txn', ...args], stdin });
+
+export const SCENARIOS: Record<string, Step[]> = {
+  'put and get': [
+    s('put', 'foo', 'bar'), s('put', 'foo1', 'bar1'), s('put', 'foo2', 'bar2'), s('put', 'fop', 'x'),
+    s('get', 'foo'), s('get', 'foo', '--print-value-only'), s('get', 'missing'),
+    s('get', '--prefix', 'foo'), s('get', '--prefix', 'foo', '--keys-only'), s('get', '--prefix', 'foo', '--limit', '2'),
+    s('get', '--prefix', 'foo', '--count-only', '-w', 'json'),
+    s('get', 'foo1', '--from-key'), s('get', 'foo', 'foo2'), s('get', 'a', 'z', '-w', 'json'),
+    s('get', '--prefix', 'foo', '-w', 'fields'), s('get', '--prefix', 'foo', '-w', 'table'),
+    s('get', '--prefix', 'foo', '--limit', '1', '-w', 'json'),
+  ],
+  'revisions and sorting': [
+    s('put', 'k', 'v1'), s('put', 'k', 'v2'), s('put', 'k', 'v3'), s('put', 'j', 'z'), s('put', 'l', 'a'),
+    s('get', 'k', '--rev', '1'), s('get', 'k', '--rev', '2', '-w', 'json'), s('get', 'k', '--rev', '99'),
+    ...(['KEY', 'VERSION', 'CREATE', 'MODIFY', 'VALUE'] as const).flatMap((by) =>
+      ['ASCEND', 'DESCEND'].map((order) => s('get', '', '--from-key', `--sort-by=${by}`, `--order=${order}`))),
+    s('get', 'j', 'm', '--sort-by=VALUE'),
+  ],
+  'delete': [
+    s('put', 'a', '1'), s('put', 'b', '2'), s('put', 'c', '3'), s('put', 'p/1', 'x'), s('put', 'p/2', 'y'),
+    s('del', 'a'), s('del', 'a'), s('del', 'b', '--prev-kv'), s('del', 'p/', '--prefix', '-w', 'json'),
+    s('del', 'c', '--from-key', '--prev-kv'), s('get', '', '--from-key'),
+    s('put', 'a', 'again', '--prev-kv'), s('put', 'a', 'third', '--prev-kv', '-w', 'json'),
+    s('put', 'a', '--ignore-value'), s('get', 'a'), s('put', 'nokey', '--ignore-value'),
+  ],
+  'txn': [
+    s('put', 'user', 'alice'), s('put', 'count', '1'),
+    txn('value("user") = "alice"\n\nput user bob\nget count\n\nput user carol\n\n'),
+    txn('value("user") = "alice"\n\nput user dave\n\nput user erin\n\n', '-w', 'json'),
+    txn('version("count") = "1"\nmod("user") > "0"\n\nget user\n\n\n'),
+    txn('create("nokey") = "0"\n\nput nokey created\n\n\n', '-w', 'json'),
+    txn('value("count") != "1"\n\n\ndel count\n\n'),
+    s('get', '', '--from-key'),
+  ],
+  'compaction and errors': [
+    s('put', 'x', '1'), s('put', 'x', '2'), s('put', 'x', '3'), s('compaction', '2'),
+    s('get', 'x', '--rev', '1'), s('get', 'x', '--rev', '2'), s('get', 'x', '--rev', '3'), s('compaction', '2'), s('compaction', '50'),
+    s('put', '', 'empty'), s('get', ''), s('del', ''),
+    txn('\n' + Array.from({ length: 129 }, (_, i) => `put k${i} v`).join('\n') + '\n\n\n'),
+    txn('\nput dup 1\nput dup 2\n\n\n'),
+    txn('\nput d/1 1\ndel d/ d0\n\n\n'),
+  ],
+  'maintenance': [
+    s('put', 'm', '1'),
+    { args: ['endpoint', 'status'], loose: true }, { args: ['endpoint', 'status', '-w', 'json'], loose: true },
+    { args: ['endpoint', 'status', '-w', 'table'], loose: true },
+    s('endpoint', 'health'), { args: ['endpoint', 'hashkv'], loose: true },
+    s('member', 'list'), { args: ['member', 'list', '-w', 'table'], loose: true }, { args: ['member', 'list', '-w', 'json'], loose: true },
+    s('alarm', 'list'), s('alarm', 'disarm'), s('defrag'), s('get', 'm'),
+  ],
+};
