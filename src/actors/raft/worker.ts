@@ -1,13 +1,16 @@
-// The raft actor: the shell around the pure RaftCore. It owns the core, turns each Ready
-// into I/O (entries to the WAL actor, committed entries to the mvcc actor, read states to the
-// gateway) and drives the clock. All of a turn's inputs are handled before one Ready is drawn.
+// The raft actor: the shell around the pure RaftCore. It owns the core and the WAL, turns each
+// Ready into I/O (entries to the WAL with group fsync, committed entries to the mvcc actor, read
+// states to the gateway) and drives the clock. All of a turn's inputs are handled before one
+// Ready is drawn. The WAL lives on this thread: its write is one short syscall and fdatasync
+// runs on libuv's pool, so a WAL thread would only add two thread hops to every write.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { RaftCore, type Entry, type HardState, type Ready } from './core.js';
 import { send, receive } from '../channel.js';
 import { exposeControl } from '../control.js';
 import { StatusBoard } from '../../server/status-board.js';
 import type { GatewayToRaft, RaftToGateway, ApplyBatch } from './messages.js';
-import type { WalToRaft, RaftToWal } from '../wal/messages.js';
+import { Wal } from '../wal/wal.js';
+import { GroupSync } from '../wal/group-sync.js';
 
 export interface RaftWorkerData {
   id: number;
@@ -16,8 +19,8 @@ export interface RaftWorkerData {
   electionTick: number;
   applied: number;
   board: SharedArrayBuffer;
+  walDir: string;
   gatewayPort: MessagePort;
-  walPort: MessagePort;
   mvccPort: MessagePort;
 }
 
@@ -25,8 +28,6 @@ const cfg = workerData as RaftWorkerData;
 const board = new StatusBoard(cfg.board);
 let core: RaftCore | undefined;
 let drainScheduled = false;
-let started: (() => void) | undefined;
-const whenStarted = new Promise<void>((resolve) => (started = resolve));
 
 // Proposals that arrive while no leader is known wait one election timeout for one.
 const waiting: { id: number; data: Uint8Array; deadline: number }[] = [];
@@ -51,9 +52,13 @@ function handleReady(rd: Ready): void {
     if (rd.softState.leader) retryWaiting();
   }
   if (rd.entries.length || rd.hardState) {
-    const msg: RaftToWal = { t: 'append', entries: rd.entries, hardState: rd.hardState };
-    send(cfg.walPort, msg);
-    if (rd.entries.length) board.set('lastIndex', rd.entries[rd.entries.length - 1]!.index);
+    wal.append(rd.entries, rd.hardState);
+    const tail = rd.entries.at(-1);
+    if (tail) {
+      lastWritten = { index: tail.index, term: tail.term };
+      board.set('lastIndex', tail.index);
+    }
+    durability.wrote(lastWritten);
   }
   if (rd.hardState) {
     board.set('term', rd.hardState.term);
@@ -100,6 +105,22 @@ function expireWaiting(): void {
   send(cfg.gatewayPort, { t: 'rejected', ids: expired, reason: 'noLeader' } satisfies RaftToGateway);
 }
 
+// A corrupt log throws here: the worker's error reaches the member, which logs it and exits.
+const { wal, replayed } = Wal.open(cfg.walDir, {
+  onTornTail: (file, offset) => process.emitWarning(`wal: truncated torn tail of ${file} at offset ${offset}`),
+});
+let lastWritten = { index: replayed.entries.at(-1)?.index ?? 0, term: replayed.entries.at(-1)?.term ?? 0 };
+const durability = new GroupSync<{ index: number; term: number }>(
+  () => wal.sync(),
+  (upTo) => {
+    core!.persisted(upTo.index, upTo.term);
+    scheduleDrain();
+  },
+  (err) => {
+    throw err; // an fsync failure is fatal, as in etcd: nothing more may be acknowledged
+  },
+);
+
 function start(hardState: HardState, entries: Entry[]): void {
   core = new RaftCore({
     id: cfg.id,
@@ -118,16 +139,9 @@ function start(hardState: HardState, entries: Entry[]): void {
     scheduleDrain();
   }, cfg.heartbeatMs).unref();
   scheduleDrain();
-  started!();
 }
 
-receive<WalToRaft>(cfg.walPort, (msg) => {
-  if (msg.t === 'replayed') start(msg.hardState, msg.entries);
-  else if (msg.t === 'persisted') {
-    core!.persisted(msg.index, msg.term);
-    scheduleDrain();
-  }
-});
+start(replayed.hardState, replayed.entries);
 
 receive<GatewayToRaft>(cfg.gatewayPort, (msg) => {
   if (!core) return;
@@ -139,8 +153,8 @@ receive<GatewayToRaft>(cfg.gatewayPort, (msg) => {
 });
 
 const control = {
-  /** Resolves once the WAL has been replayed and the core runs. */
-  started: () => whenStarted,
+  /** Answers once the WAL has been replayed and the core runs. */
+  started: () => true,
   status: () => core!.status(),
 };
 export type RaftControl = typeof control;

@@ -18,6 +18,12 @@ export type RangeTaskResult = RangePage | { error: { code: number; message: stri
 
 const opened = new Map<string, Databases>();
 
+/** Closes this thread's handles (before the database file is replaced). */
+export async function closeReaders(): Promise<void> {
+  for (const dbs of opened.values()) await dbs.root.close();
+  opened.clear();
+}
+
 export default function rangeTask(task: RangeTask): RangeTaskResult {
   let dbs = opened.get(task.dbDir);
   if (!dbs) {
