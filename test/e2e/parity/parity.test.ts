@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
 import { startServer, type ServerKind } from '../harness/server.js';
 import { etcdctl } from '../harness/etcdctl.js';
-import { SCENARIOS } from './scenarios.js';
+import fs from 'node:fs';
+import { SCENARIOS, SNAPSHOT_FILE } from './scenarios.js';
 import { errorLines, normalize } from './normalize.js';
 
 const targets = (process.env.KVD_PARITY_TARGETS ?? 'etcd,kvd').split(',') as [ServerKind, ServerKind];
@@ -30,6 +31,7 @@ async function runScenario(kind: ServerKind, steps: (typeof SCENARIOS)[string]) 
     return outputs;
   } finally {
     await server.stop();
+    fs.rmSync(SNAPSHOT_FILE, { force: true });
   }
 }
 

@@ -1,5 +1,10 @@
 // etcdctl scripts run on a fresh server, step by step.
+import os from 'node:os';
+import path from 'node:path';
 import type { Step } from './normalize.js';
+
+/** Where both servers' snapshots are saved in turn (the path is part of etcdctl's output). */
+export const SNAPSHOT_FILE = path.join(os.tmpdir(), `kvd-parity-${process.pid}.db`);
 
 const s = (...args: string[]): Step => ({ args });
 const txn = (stdin: string, ...args: string[]): Step => ({ args: ['txn', ...args], stdin });
@@ -52,5 +57,6 @@ export const SCENARIOS: Record<string, Step[]> = {
     s('endpoint', 'health'), { args: ['endpoint', 'hashkv'], loose: true },
     s('member', 'list'), { args: ['member', 'list', '-w', 'table'], loose: true }, { args: ['member', 'list', '-w', 'json'], loose: true },
     s('alarm', 'list'), s('alarm', 'disarm'), s('defrag'), s('get', 'm'),
+    s('snapshot', 'save', SNAPSHOT_FILE),
   ],
 };

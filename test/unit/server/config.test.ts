@@ -1,0 +1,40 @@
+// kvd's settings: etcd's defaults, flags over ETCD_* variables, clear errors for bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, parseConfig, type Config } from '../../../src/server/config.js';
+
+const run = (argv: string[], env: NodeJS.ProcessEnv = {}): Config => {
+  const parsed = parseConfig(argv, env);
+  assert.equal(parsed.kind, 'run');
+  return (parsed as { config: Config }).config;
+};
+
+test("etcd's defaults", () => {
+  const c = run([]);
+  assert.equal(c.name, 'default');
+  assert.equal(c.dataDir, 'default.kvd');
+  assert.equal(c.maxRequestBytes, 1572864);
+  assert.equal(c.maxTxnOps, 128);
+  assert.equal(c.quotaBackendBytes, 2 * 1024 ** 3);
+  assert.equal(c.initialClusterToken, 'etcd-cluster');
+  assert.deepEqual([...c.initialCluster], [['default', ['http://127.0.0.1:2380']]]);
+  assert.equal(c.listenClientUrls[0]!.port, '2379');
+});
+
+test('flags win over ETCD_* variables, which win over defaults', () => {
+  const env = { ETCD_NAME: 'from-env', ETCD_MAX_TXN_OPS: '64', ETCD_LOG_LEVEL: 'warn' };
+  const c = run(['--name', 'from-flag', '--max-txn-ops=32'], env);
+  assert.equal(c.name, 'from-flag');
+  assert.equal(c.maxTxnOps, 32);
+  assert.equal(c.logLevel, 'warn');
+  assert.equal(c.dataDir, 'from-flag.kvd');
+});
+
+test('bad settings are clear errors', () => {
+  assert.throws(() => parseConfig(['--no-such-flag']), ConfigError);
+  assert.throws(() => parseConfig(['--max-txn-ops', 'many']), /invalid value "many" for flag -max-txn-ops/);
+  assert.throws(() => parseConfig(['--listen-client-urls', 'localhost']), /URL address does not have the form/);
+  assert.throws(() => parseConfig(['--initial-cluster', 'other=http://127.0.0.1:2380']), /couldn't find local name "default"/);
+  assert.throws(() => parseConfig(['--log-level', 'loud']), /log-level/);
+  assert.throws(() => parseConfig(['--heartbeat-interval', '500']), /election-timeout/);
+});
