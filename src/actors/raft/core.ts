@@ -18,6 +18,8 @@ export interface RaftConfig {
   checkQuorum?: boolean;
   maxEntriesPerMsg?: number;
   maxInflightMsgs?: number;
+  /** Applied entries kept in memory behind the trim point (default 5000). */
+  memoryLogMargin?: number;
   initial?: { hardState: HardState; entries: Entry[] };
   applied?: number;
 }
@@ -32,6 +34,7 @@ export class RaftCore {
   private role: Role = 'follower';
   private log: Entry[] = [];
   private offset = 1;            // index of log[0]
+  private trimmed = { index: 0, term: 0 }; // the last entry dropped from memory
   private commit = 0;
   private applied = 0;
   private durable = 0;           // highest index known fsynced locally
@@ -63,11 +66,15 @@ export class RaftCore {
     this.applied = cfg.applied ?? 0;
     this.resetTimeout();
     if (this.quorum() === 1 && cfg.voters.includes(cfg.id)) this.campaign();
+    this.trimLog(); // a replayed log need not stay in memory below what is applied
   }
 
   // ---- log helpers ----
   private lastIndex(): number { return this.offset + this.log.length - 1; }
-  private termAt(i: number): number { return i < this.offset ? 0 : this.log[i - this.offset]?.term ?? 0; }
+  private termAt(i: number): number {
+    if (i === this.trimmed.index) return this.trimmed.term;
+    return i < this.offset ? 0 : this.log[i - this.offset]?.term ?? 0;
+  }
   private lastTerm(): number { return this.termAt(this.lastIndex()); }
   private slice(lo: number, hi: number): Entry[] { return this.log.slice(lo - this.offset, hi - this.offset + 1); }
   private quorum(): number { return Math.floor(this.cfg.voters.length / 2) + 1; }
@@ -363,6 +370,19 @@ export class RaftCore {
     this.prevHard = this.pending.hard;
     this.prevSoft = this.pending.soft;
     this.pending = undefined;
+    this.trimLog();
+  }
+
+  // Entries applied here and held by every follower are kept only in the WAL, so memory stays
+  // bounded; a margin stays in memory for followers that fall slightly behind.
+  private trimLog(): void {
+    const margin = this.cfg.memoryLogMargin ?? 5000;
+    let upTo = Math.min(this.applied, this.durable) - margin;
+    if (this.role === 'leader') for (const [id, pr] of this.progress) if (id !== this.cfg.id) upTo = Math.min(upTo, pr.match - margin);
+    if (upTo - this.offset < margin) return;
+    this.trimmed = { index: upTo, term: this.termAt(upTo) };
+    this.log.splice(0, upTo - this.offset + 1);
+    this.offset = upTo + 1;
   }
 
   status() {

@@ -154,3 +154,21 @@ test('a follower forwards proposals and read-index requests to the leader', () =
   pump();
   assert.deepEqual(readStates, [cores.get(1)!.status().commit]);
 });
+
+test('applied entries are trimmed from memory while the log keeps working', () => {
+  const core = new RaftCore({ id: 1, voters: [1], electionTick: 10, heartbeatTick: 1, random: () => 0.5, memoryLogMargin: 10 });
+  const applied: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    core.propose(bytes(`v${i}`));
+    let rd;
+    while ((rd = core.ready())) {
+      applied.push(...rd.committedEntries.map((e) => e.index));
+      const last = rd.entries.at(-1);
+      core.advance();
+      if (last) core.persisted(last.index, last.term);
+    }
+  }
+  assert.deepEqual(applied, Array.from({ length: 201 }, (_, i) => i + 1), 'every entry applied once, in order');
+  assert.equal(core.status().lastIndex, 201);
+  assert.ok((core as unknown as { log: unknown[] }).log.length < 40, 'old entries left memory');
+});
