@@ -20,4 +20,3 @@ export function connectControl<T>(worker: Worker): Remote<T> {
   return Comlink.wrap<T>(nodeEndpoint(worker));
 }
 
-export const transfer = Comlink.transfer;

@@ -67,13 +67,6 @@ export const Errors = {
   deadlineExceeded: e(Code.DEADLINE_EXCEEDED, 'etcdserver: context deadline exceeded'),
 } as const;
 
-export type EtcdErrorName = keyof typeof Errors;
-
-/** An error by name, for errors that crossed a thread boundary as `{ error: name }`. */
-export function errorByName(name: string): EtcdError {
-  return (Errors as Record<string, EtcdError>)[name] ?? new EtcdError(Code.UNKNOWN, name);
-}
-
 /** The form @grpc/grpc-js sends: code, details (the message) and empty metadata. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   if (err instanceof EtcdError) return { code: err.code, details: err.message, metadata: new Metadata() };

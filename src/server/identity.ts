@@ -24,6 +24,3 @@ export function clusterIdOf(memberIds: number[]): number {
   }
   return idFrom(h.digest());
 }
-
-/** Formats an ID as etcd prints it: lowercase hex without leading zeros. */
-export const hexId = (id: number) => id.toString(16);

@@ -37,4 +37,3 @@ export function revKey(main: number, sub: number): Buffer {
   return b;
 }
 
-export const revKeyMain = (k: Uint8Array) => Number(Buffer.from(k.buffer, k.byteOffset, 8).readBigUInt64BE(0));

@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { MvccError, keyNotFound, compacted, futureRev } from './errors.js';
 import { EtcdError } from '../../protocol/errors.js';
-import { decodeIndex, encodeIndex, revKey, revKeyMain, type IndexRecord, type KeyRevision } from './key-index.js';
+import { decodeIndex, encodeIndex, revKey, type IndexRecord } from './key-index.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
 import { keysAt, range, type View } from './range.js';
 
@@ -292,5 +292,3 @@ function targetValue(c: Req, target: number): number | Uint8Array {
   }
 }
 
-export type { KeyRevision };
-export const revisionOfKey = revKeyMain;
