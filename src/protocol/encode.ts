@@ -45,7 +45,8 @@ function writeDeleteRange(w: protobuf.Writer, r: DeleteRangeResult, h?: Partial<
   for (const kv of r.prev_kvs ?? []) w.uint32(key(3, 2)).bytes(kv);
 }
 
-// Responses nested in a txn carry a header holding only their revision, as etcd's do.
+// Responses nested in a txn carry a header holding only their revision, as etcd's do (a
+// nested txn's header stays empty).
 function writeTxn(w: protobuf.Writer, r: TxnResult, h?: Partial<Header>): void {
   writeHeader(w, h);
   if (r.succeeded) w.uint32(key(2, 0)).bool(true);
@@ -54,7 +55,7 @@ function writeTxn(w: protobuf.Writer, r: TxnResult, h?: Partial<Header>): void {
     if ('response_range' in op) writeRange(w.uint32(key(1, 2)).fork(), op.response_range, nestedHeader(op.response_range, h));
     else if ('response_put' in op) writePut(w.uint32(key(2, 2)).fork(), op.response_put, nestedHeader(op.response_put, h));
     else if ('response_delete_range' in op) writeDeleteRange(w.uint32(key(3, 2)).fork(), op.response_delete_range, nestedHeader(op.response_delete_range, h));
-    else writeTxn(w.uint32(key(4, 2)).fork(), op.response_txn, nestedHeader(op.response_txn, h));
+    else writeTxn(w.uint32(key(4, 2)).fork(), op.response_txn, {}); // etcd leaves a nested txn's header empty
     w.ldelim().ldelim();
   }
 }

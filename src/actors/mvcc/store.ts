@@ -63,6 +63,8 @@ export function viewOf(dbs: Databases, transaction?: unknown): View {
 
 const byteLen = (b: Uint8Array | undefined) => (b ? b.length : 0);
 
+interface TxnPath { succeeded: boolean; nested: (TxnPath | undefined)[] }
+
 /** One write request's revision in progress: main is taken once, subs per change. */
 class RevisionWriter {
   sub = 0;
@@ -196,17 +198,25 @@ export class MvccStore {
     });
   }
 
-  private txn(w: RevisionWriter, req: Req): any {
+  // As etcd, every compare of a txn and of its nested txns is decided on the state before the
+  // txn writes anything: the branch taken at each level is fixed up front.
+  private txnPath(w: RevisionWriter, req: Req): TxnPath {
     const succeeded = (req.compare ?? []).every((c: Req) => this.compareHolds(w, c));
     const ops: Req[] = (succeeded ? req.success : req.failure) ?? [];
-    const responses = ops.map((op) => {
+    return { succeeded, nested: ops.map((op) => (op.request_txn ? this.txnPath(w, op.request_txn) : undefined)) };
+  }
+
+  private txn(w: RevisionWriter, req: Req, path: TxnPath = this.txnPath(w, req)): any {
+    const { succeeded } = path;
+    const ops: Req[] = (succeeded ? req.success : req.failure) ?? [];
+    const responses = ops.map((op, i) => {
       if (op.request_range) {
         const r = range(this.view, op.request_range, this.readRev(w), this.compactRev);
         return { response_range: r };
       }
       if (op.request_put) return { response_put: this.put(w, op.request_put) };
       if (op.request_delete_range) return { response_delete_range: this.deleteRange(w, op.request_delete_range) };
-      return { response_txn: this.txn(w, op.request_txn) };
+      return { response_txn: this.txn(w, op.request_txn, path.nested[i]) };
     });
     return { succeeded, responses, revision: this.readRev(w) };
   }

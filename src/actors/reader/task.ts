@@ -46,6 +46,8 @@ export default function rangeTask(task: RangeTask): RangeTaskResult {
     throw err;
   } finally {
     txn.done();
+    // Release the snapshot now: an idle reader holding it would keep LMDB from reusing pages.
+    dbs.root.resetReadTxn();
   }
 }
 

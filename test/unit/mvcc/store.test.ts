@@ -155,3 +155,19 @@ test('stores fed the same operations have the same HashKV', async () => {
   }
   assert.equal(hashes[0], hashes[1]);
 });
+
+test('nested txn compares see the state before the outer txn wrote', () =>
+  withStore((h) => {
+    h.put('flag', 'before');
+    const [r] = h.apply({
+      type: 'txn',
+      req: {
+        success: [
+          { request_put: { key: b('flag'), value: b('after') } },
+          { request_txn: { compare: [{ target: 3, result: 0, key: b('flag'), value: b('before') }], success: [{ request_put: { key: b('seen'), value: b('before') } }], failure: [{ request_put: { key: b('seen'), value: b('after') } }] } },
+        ],
+      },
+    }) as any[];
+    assert.equal(r.response.responses[1].response_txn.succeeded, true);
+    assert.deepEqual(h.range({ key: b('seen') }).pairs, [['seen', 'before']]);
+  }));
