@@ -1,7 +1,6 @@
 // Request checks the gateway makes before a request reaches raft, with etcd's errors.
 import { Errors } from '../protocol/errors.js';
 import { WIRE_SIZE } from '../protocol/codec.js';
-import { compareKeys, rangeEndOf } from './key-range.js';
 
 type Req = Record<string, any>;
 
@@ -17,8 +16,12 @@ export function checkRange(r: Req): void {
   if (![0, 1, 2, 3, 4].includes(r.sort_target ?? 0)) throw Errors.invalidSortOption;
 }
 
+// LMDB's key size limit in lmdb-js; etcd itself allows keys up to the request size.
+const MAX_KEY_BYTES = 1978;
+
 export function checkPut(r: Req): void {
   if (!bytesLen(r.key)) throw Errors.emptyKey;
+  if (bytesLen(r.key) > MAX_KEY_BYTES) throw Errors.keyTooLong;
   if (r.ignore_value && bytesLen(r.value)) throw Errors.valueProvided;
   if (r.ignore_lease && r.lease) throw Errors.leaseProvided;
 }
@@ -77,8 +80,8 @@ function collectWrites(ops: Req[], seen: Writes): Writes {
   return own;
 }
 
+// etcd's check takes range_end literally: "\0" (from key on) makes an empty interval here.
 function inDeleted(key: Uint8Array, start: Uint8Array, end: Uint8Array | undefined): boolean {
-  if (!end) return compareKeys(key, start) === 0;
-  const stop = rangeEndOf(end);
-  return compareKeys(key, start) >= 0 && (stop === undefined || compareKeys(key, stop) < 0);
+  if (!end) return Buffer.compare(key, start) === 0;
+  return Buffer.compare(key, start) >= 0 && Buffer.compare(key, end) < 0;
 }

@@ -60,7 +60,9 @@ export function range(view: View, req: Req, currentRev: number, compactRev: numb
   const target = req.sort_target ?? 0;
   if (target !== 0 && order === 0) order = 1; // etcd sorts ascending when only a target is given
   const sorted = order !== 0 && !(target === 0 && order === 1); // key-ascending is the natural order
-  const gatherAll = sorted || filtered;
+  // etcd reads every key only for an explicit sort order or a filter; a target with order NONE
+  // sorts just the first limit+1 keys.
+  const gatherAll = (req.sort_order ?? 0) !== 0 || filtered;
 
   let count = 0;
   const found: Found[] = [];
@@ -72,7 +74,7 @@ export function range(view: View, req: Req, currentRev: number, compactRev: numb
   if (req.count_only) return { kvs: [], more: false, count, revision: currentRev };
 
   let kvs: Uint8Array[];
-  if (!gatherAll) {
+  if (!sorted && !filtered) {
     kvs = found.slice(0, limit || found.length).map((f) => kvBytes(view, f, !!req.keys_only));
     return { kvs, more: limit > 0 && count > limit, count, revision: currentRev };
   }

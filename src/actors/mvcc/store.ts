@@ -9,7 +9,6 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { MvccError, keyNotFound, compacted, futureRev } from './errors.js';
-import { EtcdError } from '../../protocol/errors.js';
 import { decodeIndex, encodeIndex, revKey, type IndexRecord } from './key-index.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
 import { keysAt, range, type View } from './range.js';
@@ -27,7 +26,6 @@ export interface WatchEvent { type: 0 | 1; kv: Uint8Array; prev_kv?: Uint8Array 
 export type ApplyResult = { revision: number; response: any; events: WatchEvent[] } | { error: MvccError };
 
 export const DB_FILE = 'data.mdb';
-const MAX_KEY_BYTES = 1978;
 
 export interface Databases { root: RootDatabase; rev: Database<Buffer, Buffer>; index: Database<Buffer, Buffer>; meta: Database<number, string> }
 
@@ -61,7 +59,6 @@ export function viewOf(dbs: Databases, transaction?: unknown): View {
   };
 }
 
-const byteLen = (b: Uint8Array | undefined) => (b ? b.length : 0);
 
 interface TxnPath { succeeded: boolean; nested: (TxnPath | undefined)[] }
 
@@ -122,7 +119,13 @@ export class MvccStore {
       switch (op.type) {
         case 'put': response = this.put(w, op.req); break;
         case 'deleteRange': response = this.deleteRange(w, op.req); break;
-        case 'txn': response = this.txn(w, op.req); break;
+        case 'txn': {
+          const path = this.txnPath(w, op.req);
+          this.checkTxn(op.req, path, 'put');
+          this.checkTxn(op.req, path, 'range');
+          response = this.txn(w, op.req, path);
+          break;
+        }
         case 'compact': response = this.compact(op.req.revision ?? 0); break;
       }
       if (w.changed) this.rev = w.main;
@@ -138,20 +141,20 @@ export class MvccStore {
 
   private put(w: RevisionWriter, req: Req) {
     const key = Buffer.from(req.key);
-    if (key.length > MAX_KEY_BYTES) throw new MvccError(new EtcdError(3, `etcdserver: key is too long (kvd keeps keys up to ${MAX_KEY_BYTES} bytes)`));
     const record = this.view.index(key);
     const last = record?.revs[record.revs.length - 1];
     const exists = !!last && !last.tombstone;
     const prev = exists ? this.view.revision(last!)! : undefined;
-    if ((req.ignore_value || req.ignore_lease) && !exists) throw keyNotFound();
+    // Only a top-level put can fail here, before it writes: a txn checked its puts up front.
+    if ((req.ignore_value || req.ignore_lease) && !exists && !w.changed) throw keyNotFound();
     const prevKv = prev && (req.ignore_value || req.ignore_lease) ? decodeKeyValue(prev) : undefined;
     const kv = encodeKeyValue({
       key,
       create_revision: exists ? record!.create : w.main,
       mod_revision: w.main,
       version: exists ? record!.version + 1 : 1,
-      value: req.ignore_value ? prevKv!.value : req.value,
-      lease: req.ignore_lease ? prevKv!.lease : req.lease || 0,
+      value: req.ignore_value ? prevKv?.value : req.value,
+      lease: req.ignore_lease ? prevKv?.lease ?? 0 : req.lease || 0,
     });
     const at = { main: w.main, sub: w.sub++, tombstone: false };
     this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(0), kv]));
@@ -159,7 +162,7 @@ export class MvccStore {
       revs: [...(record?.revs ?? []), at],
       create: exists ? record!.create : w.main,
       version: exists ? record!.version + 1 : 1,
-      lease: req.ignore_lease ? prevKv!.lease : req.lease || 0,
+      lease: req.ignore_lease ? prevKv?.lease ?? 0 : req.lease || 0,
     };
     this.dbs.index.putSync(key, encodeIndex(next));
     w.events.push({ type: 0, kv, ...(req.prev_kv && prev ? { prev_kv: prev } : {}) });
@@ -184,9 +187,9 @@ export class MvccStore {
   private compareHolds(w: RevisionWriter, c: Req): boolean {
     const found = [...keysAt(this.view, c.key, c.range_end, this.readRev(w))];
     const target = c.target ?? 0;
+    // No key (in the range): a value compare fails; others compare against a zero KeyValue.
     if (!found.length) {
-      if (byteLen(c.range_end)) return true; // no key in the range: nothing contradicts the compare
-      if (target === 3) return false;        // a value compare on a missing key fails, as etcd's
+      if (target === 3) return false;
       return holds(c.result ?? 0, Math.sign(0 - (targetValue(c, target) as number)));
     }
     return found.every((f) => {
@@ -206,7 +209,23 @@ export class MvccStore {
     return { succeeded, nested: ops.map((op) => (op.request_txn ? this.txnPath(w, op.request_txn) : undefined)) };
   }
 
-  private txn(w: RevisionWriter, req: Req, path: TxnPath = this.txnPath(w, req)): any {
+  // What can fail in a txn is checked before it writes anything, in etcd's order (every put,
+  // then every range, on the branches taken), so a failed txn leaves no partial writes.
+  private checkTxn(req: Req, path: TxnPath, kind: 'put' | 'range'): void {
+    const ops: Req[] = (path.succeeded ? req.success : req.failure) ?? [];
+    ops.forEach((op, i) => {
+      if (kind === 'put' && op.request_put && (op.request_put.ignore_value || op.request_put.ignore_lease)) {
+        if (!keysAt(this.view, op.request_put.key, undefined, this.rev).next().value) throw keyNotFound();
+      }
+      if (kind === 'range' && op.request_range?.revision > 0) {
+        if (op.request_range.revision > this.rev) throw futureRev();
+        if (op.request_range.revision < this.compactRev) throw compacted();
+      }
+      if (op.request_txn) this.checkTxn(op.request_txn, path.nested[i]!, kind);
+    });
+  }
+
+  private txn(w: RevisionWriter, req: Req, path: TxnPath): any {
     const { succeeded } = path;
     const ops: Req[] = (succeeded ? req.success : req.failure) ?? [];
     const responses = ops.map((op, i) => {
@@ -216,7 +235,7 @@ export class MvccStore {
       }
       if (op.request_put) return { response_put: this.put(w, op.request_put) };
       if (op.request_delete_range) return { response_delete_range: this.deleteRange(w, op.request_delete_range) };
-      return { response_txn: this.txn(w, op.request_txn, path.nested[i]) };
+      return { response_txn: this.txn(w, op.request_txn, path.nested[i]!) };
     });
     return { succeeded, responses, revision: this.readRev(w) };
   }

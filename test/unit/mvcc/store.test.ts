@@ -171,3 +171,17 @@ test('nested txn compares see the state before the outer txn wrote', () =>
     assert.equal(r.response.responses[1].response_txn.succeeded, true);
     assert.deepEqual(h.range({ key: b('seen') }).pairs, [['seen', 'before']]);
   }));
+
+test('a txn that fails (a range below the compaction) writes nothing and the next write is sound', () =>
+  withStore((h) => {
+    h.put('a', '1');
+    h.put('a', '2');
+    h.apply({ type: 'compact', req: { revision: 3 } });
+    const before = h.store.currentRevision();
+    const [r] = h.apply({ type: 'txn', req: { success: [{ request_put: { key: b('victim'), value: b('x') } }, { request_range: { key: b('a'), revision: 2 } }] } }) as any[];
+    assert.match(r.error.message, /required revision has been compacted/);
+    assert.equal(h.store.currentRevision(), before);
+    assert.deepEqual(h.range({ key: b('victim') }).pairs, []);
+    h.put('other', 'y');
+    assert.deepEqual(h.range({ key: Buffer.of(0), range_end: Buffer.of(0) }).pairs, [['a', '2'], ['other', 'y']]);
+  }));
