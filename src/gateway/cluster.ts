@@ -12,8 +12,7 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
     callback({ code: grpc.status.UNIMPLEMENTED, details: `unknown method ${name} for service etcdserverpb.Cluster` });
   return {
     MemberList: unary(async () => ({
-      // etcd answers member list with a header that carries no revision.
-      header: { cluster_id: member.clusterId, member_id: member.id, raft_term: member.board.get('term') },
+      header: member.header(0), // etcd answers member list with a header that carries no revision
       members: member.members.map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: false })),
     })),
     MemberAdd: unimplemented('MemberAdd'),

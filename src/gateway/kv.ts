@@ -32,7 +32,7 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     const task: RangeTask = {
       dbDir: member.dbDir,
       req,
-      header: { cluster_id: member.clusterId, member_id: member.id, raft_term: member.board.get('term') },
+      header: member.header(),
       page,
     };
     const result: RangeTaskResult = await member.range(task);

@@ -17,9 +17,7 @@ export const MAINTENANCE_SERVICE = serviceDefinition('etcdserverpb.Maintenance')
 const SNAPSHOT_CHUNK = 32 * 1024;
 
 export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplementation {
-  const header = (revision = member.board.get('revision')) => ({
-    cluster_id: member.clusterId, member_id: member.id, revision, raft_term: member.board.get('term'),
-  });
+  const header = (revision?: number) => member.header(revision);
 
   return {
     Status: unary(async () => {

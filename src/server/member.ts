@@ -102,6 +102,11 @@ export class Member {
     this.log.info({ 'local-member-id': this.id.toString(16), 'cluster-id': this.clusterId.toString(16) }, 'member started');
   }
 
+  /** The ResponseHeader of this member; `revision` 0 leaves it out, as some of etcd's answers do. */
+  header(revision = this.board.get('revision')) {
+    return { cluster_id: this.clusterId, member_id: this.id, revision, raft_term: this.board.get('term') };
+  }
+
   private startReaders(): Piscina {
     return new Piscina({
       filename: actorUrl('reader/task.js').href,
