@@ -4,27 +4,35 @@
 // Entries count toward commit only once durable: the leader's own via persisted(), a
 // follower's through an appResp it sends only after its persisted(). The leader sends
 // appends to followers in the same Ready that asks for its own write, so both run in parallel.
-import { EntryType, type Entry, type HardState, type Message, type ReadState, type Ready, type Role } from './types.js';
+// Membership changes take effect when applied (as etcd), one at a time; learners replicate
+// but neither vote nor count toward a quorum.
+import { EntryType, type Entry, type HardState, type Message, type ReadState, type Ready, type Role, type SnapshotMeta } from './types.js';
+import { applyConfChange, confChangeOf, type ConfState } from './confchange.js';
 
 export { EntryType };
-export type { Entry, HardState, Message, Ready, ReadState, Role };
+export type { Entry, HardState, Message, Ready, ReadState, Role, SnapshotMeta, ConfState };
 
 export interface RaftConfig {
   id: number;
+  /** The configuration before the entries of `initial` (a fresh member that joins starts with none). */
   voters: number[];
+  learners?: number[];
   electionTick: number;
   heartbeatTick: number;
   random: () => number;
   checkQuorum?: boolean;
+  preVote?: boolean;
   maxEntriesPerMsg?: number;
   maxInflightMsgs?: number;
-  /** Applied entries kept in memory behind the trim point (default 5000). */
+  /** Applied entries kept in memory behind the trim point (default 5000); a follower further behind gets a snapshot. */
   memoryLogMargin?: number;
-  initial?: { hardState: HardState; entries: Entry[] };
+  initial?: { hardState: HardState; entries: Entry[]; snapshot?: { index: number; term: number } };
   applied?: number;
 }
 
-interface Progress { match: number; next: number; active: boolean }
+export type ProposeResult = { ok: true } | { ok: false; reason: 'noLeader' | 'pendingConf' };
+
+interface Progress { match: number; next: number; active: boolean; snapshotPending: boolean }
 interface PendingRead { index: number; context: Uint8Array; acks: Set<number>; from: number }
 
 export class RaftCore {
@@ -32,40 +40,52 @@ export class RaftCore {
   private vote = 0;
   private lead = 0;
   private role: Role = 'follower';
+  private conf: ConfState;
   private log: Entry[] = [];
   private offset = 1;            // index of log[0]
-  private trimmed = { index: 0, term: 0 }; // the last entry dropped from memory
+  private trimmed = { index: 0, term: 0 }; // the last entry not in memory (trimmed or in a snapshot)
   private commit = 0;
   private applied = 0;
   private durable = 0;           // highest index known fsynced locally
   private handedOut = 0;         // highest index given to the shell to persist
+  private pendingConfIndex = 0;  // a leader proposes one membership change at a time
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private timeout = 0;
   private votes = new Map<number, boolean>();
   private progress = new Map<number, Progress>();
+  private transferee = 0;
+  private transferElapsed = 0;
   private reads: PendingRead[] = [];
   private readsAwaitingCommit: { context: Uint8Array; from: number }[] = [];
   private msgs: Message[] = [];
   private readStates: ReadState[] = [];
+  private restored?: SnapshotMeta;
   private prevHard: HardState = { term: 0, vote: 0, commit: 0 };
   private prevSoft = { leader: 0, role: 'follower' as Role };
-  private pending?: { lastEntry: number; lastApplied: number; hard: HardState; soft: { leader: number; role: Role } };
+  private pending?: { lastEntry: number; lastApplied: number; hard: HardState; soft: { leader: number; role: Role }; confEntries: Entry[] };
 
   constructor(private readonly cfg: RaftConfig) {
+    this.conf = { voters: [...cfg.voters], learners: [...(cfg.learners ?? [])] };
+    this.applied = cfg.applied ?? 0;
     if (cfg.initial) {
-      const { hardState, entries } = cfg.initial;
+      const { hardState, entries, snapshot } = cfg.initial;
       this.term = hardState.term;
       this.vote = hardState.vote;
-      this.commit = hardState.commit;
-      this.log = [...entries];
-      this.offset = entries[0]?.index ?? 1;
+      if (snapshot) {
+        this.trimmed = { ...snapshot };
+        this.offset = snapshot.index + 1;
+      }
+      this.log = entries.filter((e) => e.index >= this.offset);
+      if (this.log.length) this.offset = this.log[0]!.index;
+      // The state machine may be ahead of the last synced commit (a snapshot installed).
+      this.commit = Math.min(Math.max(hardState.commit, this.applied), this.lastIndex());
       this.durable = this.handedOut = this.lastIndex();
       this.prevHard = { ...hardState };
+      for (const e of this.log) if (e.index <= this.applied && e.type === EntryType.ConfChange) this.conf = applyConfChange(this.conf, confChangeOf(e.data));
     }
-    this.applied = cfg.applied ?? 0;
     this.resetTimeout();
-    if (this.quorum() === 1 && cfg.voters.includes(cfg.id)) this.campaign();
+    this.campaignIfAlone();
     this.trimLog(); // a replayed log need not stay in memory below what is applied
   }
 
@@ -77,8 +97,11 @@ export class RaftCore {
   }
   private lastTerm(): number { return this.termAt(this.lastIndex()); }
   private slice(lo: number, hi: number): Entry[] { return this.log.slice(lo - this.offset, hi - this.offset + 1); }
-  private quorum(): number { return Math.floor(this.cfg.voters.length / 2) + 1; }
-  private peers(): number[] { return this.cfg.voters.filter((v) => v !== this.cfg.id); }
+  private quorum(): number { return Math.floor(this.conf.voters.length / 2) + 1; }
+  private isVoter(id = this.cfg.id): boolean { return this.conf.voters.includes(id); }
+  /** Everyone this member replicates to when leading: voters and learners but itself. */
+  private peers(): number[] { return [...this.conf.voters, ...this.conf.learners].filter((v) => v !== this.cfg.id); }
+  private voterPeers(): number[] { return this.conf.voters.filter((v) => v !== this.cfg.id); }
 
   private appendLocal(entries: Entry[]): void {
     if (!entries.length) return;
@@ -107,10 +130,24 @@ export class RaftCore {
     this.lead = lead;
     this.role = 'follower';
     this.reads = [];
+    this.transferee = 0;
     this.resetTimeout();
   }
 
-  private campaign(): void {
+  private campaignIfAlone(): void {
+    if (this.role !== 'leader' && this.quorum() === 1 && this.isVoter()) this.campaign(false);
+  }
+
+  /** PreVote (thesis 9.6): ask whether an election could be won before disrupting the term. */
+  private preCampaign(): void {
+    this.role = 'preCandidate';
+    this.lead = 0;
+    this.votes = new Map([[this.cfg.id, true]]);
+    this.resetTimeout();
+    for (const p of this.voterPeers()) this.send({ type: 'preVote', to: p, term: this.term + 1, index: this.lastIndex(), logTerm: this.lastTerm() });
+  }
+
+  private campaign(force: boolean): void {
     this.term++;
     this.vote = this.cfg.id;
     this.lead = 0;
@@ -118,16 +155,26 @@ export class RaftCore {
     this.votes = new Map([[this.cfg.id, true]]);
     this.resetTimeout();
     if (this.quorum() === 1) return this.becomeLeader();
-    for (const p of this.peers()) this.send({ type: 'vote', to: p, index: this.lastIndex(), logTerm: this.lastTerm() });
+    for (const p of this.voterPeers()) this.send({ type: 'vote', to: p, index: this.lastIndex(), logTerm: this.lastTerm(), ...(force ? { force } : {}) });
   }
 
   private becomeLeader(): void {
     this.role = 'leader';
     this.lead = this.cfg.id;
     this.heartbeatElapsed = 0;
-    this.progress = new Map(this.cfg.voters.map((v) => [v, { match: v === this.cfg.id ? this.durable : 0, next: this.lastIndex() + 1, active: true }]));
+    this.transferee = 0;
+    this.progress = new Map();
+    for (const id of [...this.conf.voters, ...this.conf.learners]) this.addProgress(id);
+    // Any membership change in the uncommitted tail counts as pending.
+    this.pendingConfIndex = this.lastIndex();
     this.appendLocal([{ term: this.term, index: this.lastIndex() + 1, type: EntryType.Normal, data: new Uint8Array(0) }]);
     this.broadcastAppend();
+  }
+
+  private addProgress(id: number): void {
+    if (this.progress.has(id)) return;
+    const match = id === this.cfg.id ? this.durable : 0;
+    this.progress.set(id, { match, next: this.lastIndex() + 1, active: true, snapshotPending: false });
   }
 
   // ---- inputs ----
@@ -137,34 +184,53 @@ export class RaftCore {
         this.heartbeatElapsed = 0;
         for (const p of this.peers()) this.sendHeartbeat(p);
       }
+      if (this.transferee && ++this.transferElapsed >= this.cfg.electionTick) this.transferee = 0;
       if (++this.electionElapsed >= this.cfg.electionTick) {
         this.electionElapsed = 0;
         if (this.cfg.checkQuorum && !this.quorumActive()) this.becomeFollower(this.term, 0);
       }
       return;
     }
-    if (++this.electionElapsed >= this.timeout && this.cfg.voters.includes(this.cfg.id)) this.campaign();
+    if (++this.electionElapsed >= this.timeout && this.isVoter()) {
+      if (this.cfg.preVote) this.preCampaign();
+      else this.campaign(false);
+    }
   }
 
   private quorumActive(): boolean {
     let active = 1;
     for (const [id, pr] of this.progress) {
       if (id === this.cfg.id) continue;
-      if (pr.active) active++;
+      if (pr.active && this.isVoter(id)) active++;
       pr.active = false;
     }
     return active >= this.quorum();
   }
 
-  propose(data: Uint8Array): { ok: true } | { ok: false; reason: 'noLeader' } {
-    if (this.role === 'leader') {
-      this.appendLocal([{ term: this.term, index: this.lastIndex() + 1, type: EntryType.Normal, data }]);
+  propose(data: Uint8Array, type: EntryType = EntryType.Normal): ProposeResult {
+    if (this.role === 'leader' && !this.transferee) {
+      if (type === EntryType.ConfChange) {
+        if (this.pendingConfIndex > this.applied) return { ok: false, reason: 'pendingConf' };
+        this.pendingConfIndex = this.lastIndex() + 1;
+      }
+      this.appendLocal([{ term: this.term, index: this.lastIndex() + 1, type, data }]);
       this.broadcastAppend();
       return { ok: true };
     }
-    if (!this.lead) return { ok: false, reason: 'noLeader' };
-    this.send({ type: 'prop', to: this.lead, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] });
+    if (!this.lead || this.lead === this.cfg.id) return { ok: false, reason: 'noLeader' };
+    this.send({ type: 'prop', to: this.lead, entries: [{ term: 0, index: 0, type, data }] });
     return { ok: true };
+  }
+
+  /** Hands leadership to `to` once its log is complete (thesis 3.10); false if it cannot be a leader. */
+  transferLeadership(to: number): boolean {
+    if (this.role !== 'leader' || !this.isVoter(to)) return false;
+    if (to === this.cfg.id) return true;
+    this.transferee = to;
+    this.transferElapsed = 0;
+    if (this.progress.get(to)!.match === this.lastIndex()) this.send({ type: 'timeoutNow', to });
+    else this.sendAppend(to);
+    return true;
   }
 
   readIndex(context: Uint8Array): void {
@@ -183,7 +249,7 @@ export class RaftCore {
     }
     if (this.quorum() === 1) return this.answerRead({ index: this.commit, context, acks: new Set(), from });
     this.reads.push({ index: this.commit, context, acks: new Set([this.cfg.id]), from });
-    for (const p of this.peers()) this.sendHeartbeat(p, context);
+    for (const p of this.voterPeers()) this.sendHeartbeat(p, context);
   }
 
   private answerRead(r: PendingRead): void {
@@ -202,43 +268,62 @@ export class RaftCore {
     }
   }
 
+  /** The shell could not deliver a snapshot to `to`: try again on the next probe. */
+  snapshotFailed(to: number): void {
+    const pr = this.progress.get(to);
+    if (pr) pr.snapshotPending = false;
+  }
+
   step(m: Message): void {
     if (m.term > this.term) {
-      const fromLeader = m.type === 'app' || m.type === 'heartbeat';
-      this.becomeFollower(m.term, fromLeader ? m.from : 0);
+      const campaigning = m.type === 'vote' || m.type === 'preVote';
+      // With CheckQuorum a member that hears from its leader ignores disruptive candidates.
+      if (campaigning && !m.force && this.cfg.checkQuorum && this.lead && this.electionElapsed < this.cfg.electionTick) return;
+      const termStays = m.type === 'preVote' || (m.type === 'preVoteResp' && !m.reject);
+      if (!termStays) {
+        const fromLeader = m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap';
+        this.becomeFollower(m.term, fromLeader ? m.from : 0);
+      }
     } else if (m.term < this.term) {
       if (m.type === 'vote') this.send({ type: 'voteResp', to: m.from, reject: true });
+      else if (m.type === 'preVote') this.send({ type: 'preVoteResp', to: m.from, reject: true });
       else if (m.type === 'app' || m.type === 'heartbeat') this.send({ type: 'appResp', to: m.from, index: 0 });
       return;
     }
     switch (m.type) {
-      case 'vote': {
+      case 'vote':
+      case 'preVote': {
         const upToDate = m.logTerm! > this.lastTerm() || (m.logTerm === this.lastTerm() && m.index! >= this.lastIndex());
-        const grant = (this.vote === 0 || this.vote === m.from) && upToDate && this.lead === 0;
-        if (grant) {
+        const canVote = m.type === 'preVote' ? m.term > this.term || this.lead === 0 : (this.vote === 0 || this.vote === m.from) && this.lead === 0;
+        const grant = canVote && upToDate;
+        if (grant && m.type === 'vote') {
           this.vote = m.from;
           this.resetTimeout();
         }
-        this.send({ type: 'voteResp', to: m.from, reject: !grant });
+        const type = m.type === 'vote' ? 'voteResp' : 'preVoteResp';
+        this.send({ type, to: m.from, reject: !grant, ...(grant ? { term: m.term } : {}) });
         return;
       }
-      case 'voteResp': {
-        if (this.role !== 'candidate') return;
+      case 'voteResp':
+      case 'preVoteResp': {
+        const awaiting = m.type === 'voteResp' ? 'candidate' : 'preCandidate';
+        if (this.role !== awaiting) return;
         this.votes.set(m.from, !m.reject);
         const granted = [...this.votes.values()].filter(Boolean).length;
-        if (granted >= this.quorum()) this.becomeLeader();
-        else if (this.votes.size - granted >= this.quorum()) this.becomeFollower(this.term, 0);
+        if (granted >= this.quorum()) {
+          if (this.role === 'candidate') this.becomeLeader();
+          else this.campaign(false);
+        } else if (this.votes.size - granted >= this.quorum()) this.becomeFollower(this.term, 0);
         return;
       }
       case 'app': return this.handleAppend(m);
       case 'heartbeat': {
-        this.lead = m.from;
-        this.role = 'follower';
-        this.electionElapsed = 0;
+        this.followLeader(m.from);
         this.commit = Math.max(this.commit, Math.min(m.commit ?? 0, this.lastIndex()));
         this.send({ type: 'heartbeatResp', to: m.from, context: m.context });
         return;
       }
+      case 'snap': return this.restore(m);
       case 'appResp': return this.handleAppendResp(m);
       case 'heartbeatResp': {
         const pr = this.progress.get(m.from);
@@ -249,7 +334,7 @@ export class RaftCore {
         return;
       }
       case 'prop': {
-        for (const e of m.entries ?? []) this.propose(e.data);
+        for (const e of m.entries ?? []) this.propose(e.data, e.type);
         return;
       }
       case 'readIndex': return this.handleReadIndex(m.context!, m.from);
@@ -257,24 +342,54 @@ export class RaftCore {
         this.readStates.push({ index: m.index!, context: m.context! });
         return;
       }
+      case 'timeoutNow': {
+        if (this.isVoter() && m.from === this.lead) this.campaign(true);
+        return;
+      }
     }
   }
 
-  private handleAppend(m: Message): void {
-    this.lead = m.from;
+  private followLeader(from: number): void {
+    this.lead = from;
     this.role = 'follower';
     this.electionElapsed = 0;
+  }
+
+  private handleAppend(m: Message): void {
+    this.followLeader(m.from);
     const prev = m.index!;
+    if (prev < this.commit) {
+      // Already committed here (e.g. after a snapshot): acknowledge what matches.
+      this.send({ type: 'appResp', to: m.from, index: this.commit });
+      return;
+    }
     if (prev > this.lastIndex() || this.termAt(prev) !== m.logTerm) {
       this.send({ type: 'appResp', to: m.from, reject: true, index: prev, rejectHint: Math.min(this.lastIndex(), prev - 1) });
       return;
     }
     const entries = m.entries ?? [];
-    let firstNew = entries.findIndex((e) => this.termAt(e.index) !== e.term || e.index > this.lastIndex());
+    const firstNew = entries.findIndex((e) => this.termAt(e.index) !== e.term || e.index > this.lastIndex());
     if (firstNew >= 0) this.appendLocal(entries.slice(firstNew));
     const lastNew = prev + entries.length;
     this.commit = Math.max(this.commit, Math.min(m.commit ?? 0, lastNew));
     if (this.durable >= lastNew) this.send({ type: 'appResp', to: m.from, index: lastNew });
+  }
+
+  /** A snapshot the shell has installed into the state machine: the log restarts after it. */
+  private restore(m: Message): void {
+    const snap = m.snapshot!;
+    this.followLeader(m.from);
+    if (snap.index <= this.commit) {
+      this.send({ type: 'appResp', to: m.from, index: this.commit });
+      return;
+    }
+    this.log = [];
+    this.offset = snap.index + 1;
+    this.trimmed = { index: snap.index, term: snap.term };
+    this.commit = this.applied = this.durable = this.handedOut = snap.index;
+    this.conf = { voters: [...snap.conf.voters], learners: [...snap.conf.learners] };
+    this.restored = snap;
+    this.send({ type: 'appResp', to: m.from, index: snap.index });
   }
 
   private handleAppendResp(m: Message): void {
@@ -289,14 +404,16 @@ export class RaftCore {
     if (m.index! > pr.match) {
       pr.match = m.index!;
       pr.next = Math.max(pr.next, pr.match + 1);
+      pr.snapshotPending = false;
       if (this.maybeCommit()) this.broadcastAppend();
       else if (pr.next <= this.lastIndex()) this.sendAppend(m.from);
     }
+    if (m.from === this.transferee && pr.match === this.lastIndex()) this.send({ type: 'timeoutNow', to: m.from });
   }
 
   private maybeCommit(): boolean {
-    const matches = [...this.progress.values()].map((p) => p.match).sort((a, b) => b - a);
-    const q = matches[this.quorum() - 1]!;
+    const matches = this.conf.voters.map((v) => this.progress.get(v)?.match ?? 0).sort((a, b) => b - a);
+    const q = matches[this.quorum() - 1] ?? 0;
     if (q <= this.commit || this.termAt(q) !== this.term) return false;
     this.commit = q;
     const waiting = this.readsAwaitingCommit.splice(0);
@@ -305,6 +422,7 @@ export class RaftCore {
   }
 
   private ackRead(context: Uint8Array, from: number): void {
+    if (!this.isVoter(from)) return;
     const key = Buffer.from(context).toString('hex');
     const at = this.reads.findIndex((r) => Buffer.from(r.context).toString('hex') === key);
     if (at < 0) return;
@@ -324,11 +442,18 @@ export class RaftCore {
   }
 
   private sendAppend(to: number): void {
-    const pr = this.progress.get(to)!;
+    const pr = this.progress.get(to);
+    if (!pr || pr.snapshotPending) return;
+    const prev = pr.next - 1;
+    if (prev < this.trimmed.index) {
+      // The entries it needs left memory: it gets the state machine instead.
+      pr.snapshotPending = true;
+      this.send({ type: 'snap', to });
+      return;
+    }
     const maxEntries = this.cfg.maxEntriesPerMsg ?? 256;
     const maxInflight = (this.cfg.maxInflightMsgs ?? 64) * maxEntries;
     if (pr.next - pr.match > maxInflight) return; // bounded window: wait for acknowledgements
-    const prev = pr.next - 1;
     const last = Math.min(this.lastIndex(), prev + maxEntries);
     const entries = this.slice(pr.next, last);
     this.send({ type: 'app', to, index: prev, logTerm: this.termAt(prev), entries, commit: this.commit });
@@ -348,7 +473,7 @@ export class RaftCore {
     const committedEntries = applyTo > this.applied ? this.slice(this.applied + 1, applyTo) : [];
     const hardChanged = hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote || hard.commit !== this.prevHard.commit;
     const softChanged = soft.leader !== this.prevSoft.leader || soft.role !== this.prevSoft.role;
-    if (!hardChanged && !softChanged && !entries.length && !committedEntries.length && !this.msgs.length && !this.readStates.length) return null;
+    if (!hardChanged && !softChanged && !entries.length && !committedEntries.length && !this.msgs.length && !this.readStates.length && !this.restored) return null;
     const rd: Ready = {
       entries,
       messages: this.msgs,
@@ -356,36 +481,66 @@ export class RaftCore {
       readStates: this.readStates,
       ...(hardChanged ? { hardState: hard } : {}),
       ...(softChanged ? { softState: soft } : {}),
+      ...(this.restored ? { snapshot: this.restored } : {}),
     };
-    this.pending = { lastEntry: entries.at(-1)?.index ?? this.handedOut, lastApplied: committedEntries.at(-1)?.index ?? this.applied, hard, soft };
+    this.pending = {
+      lastEntry: entries.at(-1)?.index ?? this.handedOut,
+      lastApplied: committedEntries.at(-1)?.index ?? this.applied,
+      hard, soft,
+      confEntries: committedEntries.filter((e) => e.type === EntryType.ConfChange),
+    };
     this.msgs = [];
     this.readStates = [];
+    this.restored = undefined;
     return rd;
   }
 
   advance(): void {
     if (!this.pending) return;
-    this.handedOut = Math.max(this.handedOut, this.pending.lastEntry);
-    this.applied = this.pending.lastApplied;
-    this.prevHard = this.pending.hard;
-    this.prevSoft = this.pending.soft;
+    const p = this.pending;
     this.pending = undefined;
+    this.handedOut = Math.max(this.handedOut, p.lastEntry);
+    this.applied = Math.max(this.applied, p.lastApplied);
+    this.prevHard = p.hard;
+    this.prevSoft = p.soft;
+    for (const e of p.confEntries) this.applyConf(confChangeOf(e.data));
     this.trimLog();
   }
 
-  // Entries applied here and held by every follower are kept only in the WAL, so memory stays
-  // bounded; a margin stays in memory for followers that fall slightly behind.
+  private applyConf(change: ReturnType<typeof confChangeOf>): void {
+    this.conf = applyConfChange(this.conf, change);
+    if (this.role === 'leader') {
+      for (const id of this.peers()) if (!this.progress.has(id)) {
+        this.addProgress(id);
+        this.sendAppend(id);
+      }
+      for (const id of this.progress.keys()) if (id !== this.cfg.id && !this.peers().includes(id)) this.progress.delete(id);
+      if (!this.isVoter()) this.becomeFollower(this.term, 0); // removed or demoted: step down
+      else if (this.maybeCommit()) this.broadcastAppend();
+    }
+    this.campaignIfAlone();
+  }
+
+  // Entries applied here are kept only in the WAL beyond a margin, so memory stays bounded;
+  // a follower that falls further behind than the margin catches up from a snapshot.
   private trimLog(): void {
     const margin = this.cfg.memoryLogMargin ?? 5000;
-    let upTo = Math.min(this.applied, this.durable) - margin;
-    if (this.role === 'leader') for (const [id, pr] of this.progress) if (id !== this.cfg.id) upTo = Math.min(upTo, pr.match - margin);
+    const upTo = Math.min(this.applied, this.durable) - margin;
     if (upTo - this.offset < margin) return;
     this.trimmed = { index: upTo, term: this.termAt(upTo) };
     this.log.splice(0, upTo - this.offset + 1);
     this.offset = upTo + 1;
   }
 
+  /** Replication progress of a member as this leader sees it (0 when unknown). */
+  matchOf(id: number): number {
+    return this.progress.get(id)?.match ?? 0;
+  }
+
   status() {
-    return { id: this.cfg.id, term: this.term, leader: this.lead, role: this.role, commit: this.commit, applied: this.applied, lastIndex: this.lastIndex() };
+    return {
+      id: this.cfg.id, term: this.term, leader: this.lead, role: this.role, commit: this.commit, applied: this.applied,
+      lastIndex: this.lastIndex(), voters: [...this.conf.voters], learners: [...this.conf.learners], transferee: this.transferee,
+    };
   }
 }

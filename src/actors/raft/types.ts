@@ -1,14 +1,22 @@
 // Raft data types shared by the core, its shell and the WAL.
-export type { Entry, HardState } from '../wal/records.js';
+import type { Entry, HardState } from '../wal/records.js';
+import type { ConfState } from './confchange.js';
+export type { Entry, HardState };
 
 export const enum EntryType { Normal = 0, ConfChange = 1 }
 
 export type MessageType =
+  | 'preVote' | 'preVoteResp'
   | 'vote' | 'voteResp'
   | 'app' | 'appResp'
   | 'heartbeat' | 'heartbeatResp'
+  | 'snap'
   | 'prop'
-  | 'readIndex' | 'readIndexResp';
+  | 'readIndex' | 'readIndexResp'
+  | 'timeoutNow';
+
+/** A state machine snapshot: everything up to `index` (of `term`) and the membership then. */
+export interface SnapshotMeta { index: number; term: number; conf: ConfState }
 
 export interface Message {
   type: MessageType;
@@ -17,22 +25,26 @@ export interface Message {
   term: number;
   index?: number;          // app: index before entries; appResp: highest durable match; vote: candidate's last index
   logTerm?: number;        // term at `index`
-  entries?: import('../wal/records.js').Entry[];
+  entries?: Entry[];
   commit?: number;
   reject?: boolean;
   rejectHint?: number;     // a follower's last index, to jump back quickly
   context?: Uint8Array;    // read-index request context
+  force?: boolean;         // a vote for a leadership transfer: voters ignore their leader lease
+  snapshot?: SnapshotMeta; // snap: set by the receiving shell once the data is installed
 }
 
 export interface ReadState { index: number; context: Uint8Array }
 
-export type Role = 'follower' | 'candidate' | 'leader';
+export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
 export interface Ready {
   softState?: { leader: number; role: Role };
-  hardState?: import('../wal/records.js').HardState;
-  entries: import('../wal/records.js').Entry[];
+  hardState?: HardState;
+  entries: Entry[];
   messages: Message[];
-  committedEntries: import('../wal/records.js').Entry[];
+  committedEntries: Entry[];
   readStates: ReadState[];
+  /** A snapshot just restored: the WAL records its mark so that replay starts after it. */
+  snapshot?: SnapshotMeta;
 }
