@@ -14,6 +14,8 @@ export interface Client {
   kv: ServiceClient;
   maintenance: ServiceClient;
   cluster: ServiceClient;
+  /** The unary calls of any service by its full name. */
+  service(name: string): ServiceClient;
   /** The raw gRPC client of a service, for streaming calls or raw bytes. */
   raw(service: string): grpc.Client;
   close(): void;
@@ -51,6 +53,7 @@ export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = 
     kv: wrap(SERVICES.kv),
     maintenance: wrap(SERVICES.maintenance),
     cluster: wrap(SERVICES.cluster),
+    service: wrap,
     raw,
     close: () => clients.forEach((c) => c.close()),
   };

@@ -1,23 +1,102 @@
-// The Cluster service. Membership changes need the multi-member raft; until then they are
-// answered as unimplemented rather than pretending to succeed.
+// The Cluster service: membership changes go through raft as ConfChange entries and answer
+// with the membership after they are applied; the checks and errors are etcd's, including
+// --strict-reconfig-check's refusal of changes that would leave no quorum of started and
+// connected members.
 import * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
+import type { MemberRecord } from '../actors/mvcc/members.js';
 import { serviceDefinition } from '../protocol/codec.js';
+import { Errors } from '../protocol/errors.js';
+import { memberIdOf } from '../server/identity.js';
 import { unary } from './unary.js';
+import { forwardToLeader } from './forward.js';
+
+type Req = Record<string, any>;
 
 export const CLUSTER_SERVICE = serviceDefinition('etcdserverpb.Cluster');
 
+/** etcd allows one learner at a time. */
+const MAX_LEARNERS = 1;
+
+const quorum = (voters: number) => Math.floor(voters / 2) + 1;
+
+const wire = (m: MemberRecord) => ({ ID: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner });
+
+function validPeerURLs(urls: unknown): string[] {
+  if (!Array.isArray(urls) || !urls.length) throw Errors.memberBadURLs;
+  for (const u of urls) {
+    try {
+      const url = new URL(String(u));
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.port) throw new Error();
+    } catch {
+      throw Errors.memberBadURLs;
+    }
+  }
+  return urls.map(String);
+}
+
 export function clusterHandlers(member: Member): grpc.UntypedServiceImplementation {
-  const unimplemented = (name: string) => (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
-    callback({ code: grpc.status.UNIMPLEMENTED, details: `unknown method ${name} for service etcdserverpb.Cluster` });
+  const header = () => member.header(0); // etcd's membership answers carry no revision
+  const members = () => member.members.map(wire);
+  const find = (id: number) => member.members.find((m) => m.id === id);
+
+  /** Members other than this one that this member is connected to, plus itself. */
+  const reachable = async () => new Set([member.id, ...(await member.raftStatus()).connected]);
+
   return {
-    MemberList: unary(async () => ({
-      header: member.header(0), // etcd answers member list with a header that carries no revision
-      members: member.members.map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: false })),
-    })),
-    MemberAdd: unimplemented('MemberAdd'),
-    MemberRemove: unimplemented('MemberRemove'),
-    MemberUpdate: unimplemented('MemberUpdate'),
-    MemberPromote: unimplemented('MemberPromote'),
+    MemberList: unary(async () => ({ header: header(), members: members() })),
+
+    MemberAdd: unary<Req>(async (req) => {
+      const peerURLs = validPeerURLs(req.peerURLs);
+      if (member.members.some((m) => m.peerURLs.some((u) => peerURLs.includes(u)))) throw Errors.peerURLExist;
+      const isLearner = !!req.isLearner;
+      if (isLearner && member.members.filter((m) => m.isLearner).length >= MAX_LEARNERS) throw Errors.tooManyLearners;
+      if (!isLearner && member.config.strictReconfigCheck) {
+        const voters = member.members.filter((m) => !m.isLearner);
+        const started = voters.filter((m) => m.name !== '').length;
+        if (started < quorum(voters.length + 1)) throw Errors.memberNotEnoughStarted;
+        const up = await reachable();
+        if (!voters.every((m) => up.has(m.id))) throw Errors.unhealthy;
+      }
+      const id = memberIdOf(peerURLs, member.config.initialClusterToken, String(Date.now()));
+      if (member.membership.removed.includes(id) || find(id)) throw Errors.memberExist;
+      await member.changeMembership({ type: isLearner ? 'addLearner' : 'addVoter', id, member: { peerURLs } });
+      return { header: header(), member: { ID: id, name: '', peerURLs, clientURLs: [], isLearner }, members: members() };
+    }),
+
+    MemberRemove: unary<Req>(async (req) => {
+      const id = Number(req.ID ?? 0);
+      const target = find(id);
+      if (!target) throw Errors.memberNotFound;
+      if (!target.isLearner && member.config.strictReconfigCheck) {
+        const remaining = member.members.filter((m) => !m.isLearner && m.id !== id);
+        const up = await reachable();
+        if (remaining.filter((m) => up.has(m.id)).length < quorum(remaining.length)) throw Errors.memberNotEnoughStarted;
+      }
+      await member.changeMembership({ type: 'remove', id });
+      return { header: header(), members: members() };
+    }),
+
+    MemberUpdate: unary<Req>(async (req) => {
+      const id = Number(req.ID ?? 0);
+      const peerURLs = validPeerURLs(req.peerURLs);
+      if (!find(id)) throw Errors.memberNotFound;
+      if (member.members.some((m) => m.id !== id && m.peerURLs.some((u) => peerURLs.includes(u)))) throw Errors.peerURLExist;
+      await member.changeMembership({ type: 'update', id, member: { peerURLs } });
+      return { header: header(), members: members() };
+    }),
+
+    // Only the leader knows how far a learner has caught up: a follower forwards the call.
+    MemberPromote: unary<Req>(async (req, call) => {
+      const id = Number(req.ID ?? 0);
+      const target = find(id);
+      if (!target) throw Errors.memberNotFound;
+      if (!target.isLearner) throw Errors.memberNotLearner;
+      const status = await member.raftStatus();
+      if (status.role !== 'leader') return forwardToLeader(member, 'etcdserverpb.Cluster', 'MemberPromote', req, call);
+      if (!status.readyLearners.includes(id)) throw Errors.learnerNotReady;
+      await member.changeMembership({ type: 'promote', id });
+      return { header: header(), members: members() };
+    }),
   };
 }

@@ -32,7 +32,7 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
         raftTerm: b.term,
         raftAppliedIndex: b.appliedIndex,
         errors: [],
-        isLearner: false,
+        isLearner: member.members.find((m) => m.id === member.id)?.isLearner ?? false,
       };
     }),
 
@@ -58,7 +58,10 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
     }),
 
     MoveLeader: unary<Req>(async (req) => {
-      if (req.targetID !== member.id) throw Errors.badLeaderTransferee;
+      const target = member.members.find((m) => m.id === Number(req.targetID ?? 0));
+      if (!target || target.isLearner) throw Errors.badLeaderTransferee;
+      if (member.board.get('leader') !== member.id) throw Errors.notLeader;
+      if (!(await member.transferLeadership(target.id))) throw Errors.leaderTransferTimeout;
       return { header: header() };
     }),
 

@@ -61,6 +61,7 @@ export const Errors = {
   timeout: e(Code.UNAVAILABLE, 'etcdserver: request timed out'),
   timeoutDueToLeaderFail: e(Code.UNAVAILABLE, 'etcdserver: request timed out, possibly due to previous leader failure'),
   timeoutDueToConnectionLost: e(Code.UNAVAILABLE, 'etcdserver: request timed out, possibly due to connection lost'),
+  leaderTransferTimeout: e(Code.UNAVAILABLE, 'etcdserver: request timed out, leader transfer took too long'),
   unhealthy: e(Code.UNAVAILABLE, 'etcdserver: unhealthy cluster'),
   corrupt: e(Code.DATA_LOSS, 'etcdserver: corrupt cluster'),
   notSupportedForLearner: e(Code.UNAVAILABLE, 'etcdserver: rpc not supported for learner'),

@@ -3,8 +3,8 @@
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from './logger.js';
 
-type Kind = 'string' | 'number';
-interface FlagSpec { kind: Kind; default: string | number; help: string }
+type Kind = 'string' | 'number' | 'boolean';
+interface FlagSpec { kind: Kind; default: string | number | boolean; help: string }
 
 const FLAGS = {
   'name': { kind: 'string', default: 'default', help: 'Human-readable name for this member.' },
@@ -23,6 +23,10 @@ const FLAGS = {
   'heartbeat-interval': { kind: 'number', default: 100, help: 'Time (in milliseconds) of a heartbeat interval.' },
   'election-timeout': { kind: 'number', default: 1000, help: 'Time (in milliseconds) for an election to timeout.' },
   'snapshot-count': { kind: 'number', default: 100000, help: 'Number of committed transactions to trigger a snapshot to disk.' },
+  'experimental-snapshot-catchup-entries': { kind: 'number', default: 5000, help: 'Number of entries for a slow follower to catch-up after compacting the raft storage entries.' },
+  'pre-vote': { kind: 'boolean', default: true, help: 'Enable to run an additional Raft election phase.' },
+  'strict-reconfig-check': { kind: 'boolean', default: true, help: 'Reject reconfiguration requests that would cause quorum loss.' },
+  'auto-promote-learners': { kind: 'boolean', default: false, help: 'Promote a learner to voting member once it has caught up with the leader.' },
   'log-level': { kind: 'string', default: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -45,6 +49,10 @@ export interface Config {
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   snapshotCount: number;
+  snapshotCatchupEntries: number;
+  preVote: boolean;
+  strictReconfigCheck: boolean;
+  autoPromoteLearners: boolean;
   logLevel: string;
 }
 
@@ -95,18 +103,26 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, version: { type: 'boolean' } };
   for (const flag of Object.keys(FLAGS)) options[flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
+  // As Go's flag package: a boolean flag alone means true; --flag=false turns it off.
+  const booleans = new Set(Object.entries(FLAGS).filter(([, spec]) => spec.kind === 'boolean').map(([flag]) => flag));
+  const args = argv.map((a) => (booleans.has(a.replace(/^--?/, '')) && /^--?[a-z]/.test(a) ? `--${a.replace(/^--?/, '')}=true` : a));
   try {
-    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
 
-  const raw = (flag: FlagName): string | number => {
+  const raw = (flag: FlagName): string | number | boolean => {
     const spec: FlagSpec = FLAGS[flag];
     const given = values[flag] ?? env[envName(flag)];
     if (given === undefined) return spec.default;
+    if (spec.kind === 'boolean') {
+      if (given === 'true' || given === '1') return true;
+      if (given === 'false' || given === '0') return false;
+      throw new ConfigError(`invalid boolean value "${given}" for -${flag}: parse error`);
+    }
     if (spec.kind === 'number') {
       const n = Number(given);
       if (!Number.isFinite(n) || n < 0) throw new ConfigError(`invalid value "${given}" for flag -${flag}: parse error`);
@@ -116,6 +132,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   };
   const str = (f: FlagName) => raw(f) as string;
   const num = (f: FlagName) => raw(f) as number;
+  const bool = (f: FlagName) => raw(f) as boolean;
 
   const name = str('name');
   const logLevel = str('log-level');
@@ -155,6 +172,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       heartbeatIntervalMs: heartbeat,
       electionTimeoutMs: election,
       snapshotCount: num('snapshot-count'),
+      snapshotCatchupEntries: num('experimental-snapshot-catchup-entries'),
+      preVote: bool('pre-vote'),
+      strictReconfigCheck: bool('strict-reconfig-check'),
+      autoPromoteLearners: bool('auto-promote-learners'),
       logLevel,
     },
   };

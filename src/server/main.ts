@@ -34,15 +34,19 @@ async function main(): Promise<void> {
   log.info({ address: urls }, 'serving client traffic');
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (reason: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'received signal; shutting down');
+    log.info({ reason }, 'shutting down');
     await gateway.close();
     await member.stop();
     log.info({}, 'stopped');
     process.exit(0);
   };
+  void member.removed.then(async () => {
+    log.warn({ 'local-member-id': member.id.toString(16) }, 'the member has been permanently removed from the cluster');
+    await shutdown('removed');
+  });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

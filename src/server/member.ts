@@ -1,6 +1,8 @@
-// One kvd member on this process: starts the actors (mvcc, WAL, raft and the reader pool),
-// wires their direct channels and offers the gateway three paths: propose a write, wait for a
-// linearizable read point, and range in the reader pool.
+// One kvd member on this process: starts the actors (mvcc, raft with its WAL and peer
+// transport, and the reader pool), wires their direct channels and offers the gateway its
+// paths: propose a write or a membership change, wait for a linearizable read point, range in
+// the reader pool, move the leadership. It also runs the control-plane errands the raft actor
+// asks for: copying and installing store snapshots.
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -16,27 +18,37 @@ import type { WriteOp } from '../actors/mvcc/store.js';
 import rangeTask, { closeReaders, type RangeTask, type RangeTaskResult } from '../actors/reader/task.js';
 import { EtcdError, Errors } from '../protocol/errors.js';
 import { StatusBoard } from './status-board.js';
-import { clusterIdOf, memberIdOf } from './identity.js';
+import { memberIdOf, resolveIdentity } from './identity.js';
+import { fetchMembers } from '../actors/raft/transport.js';
+import { confStateOf, type MemberRecord, type Membership } from '../actors/mvcc/members.js';
+import type { ConfChange } from '../actors/raft/confchange.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
-export interface MemberInfo { id: number; name: string; peerURLs: string[]; clientURLs: string[] }
-
 interface Pending { resolve: (bytes: Uint8Array) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }
+
+/** A leader refused a second membership change while one is in progress. */
+const PENDING_CONF = new Error('a membership change is in progress');
 
 const actorUrl = (rel: string) => new URL(`../actors/${rel}`, import.meta.url);
 
 export class Member {
-  readonly id: number;
-  readonly clusterId: number;
-  readonly members: MemberInfo[];
+  id = 0;
+  clusterId = 0;
+  membership: Membership = { members: [], removed: [] };
   readonly board = new StatusBoard();
+  /** Resolves when this member's removal from the cluster has been applied. */
+  readonly removed: Promise<void>;
+  private onRemoved!: () => void;
+  private readonly transfers = new Map<number, (ok: boolean) => void>();
+  private readonly snapDir: string;
   readonly dbDir: string;
   readonly walDir: string;
   private readonly boot = randomInt(2 ** 47);
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private proposals: { id: number; data: Uint8Array }[] = [];
+  private proposals: { id: number; data: Uint8Array; conf?: boolean }[] = [];
+  private stopped = false;
   private readBatch: { resolve: () => void; reject: (e: Error) => void }[] | undefined;
   private readonly reads = new Map<number, { resolve: () => void; reject: (e: Error) => void }[]>();
   private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
@@ -51,24 +63,24 @@ export class Member {
   private readonly requestTimeoutMs: number;
 
   constructor(readonly config: Config, readonly log: Logger) {
-    const token = config.initialClusterToken;
-    this.members = [...config.initialCluster].map(([name, urls]) => ({
-      id: memberIdOf(urls, token),
-      name,
-      peerURLs: urls,
-      clientURLs: name === config.name ? config.advertiseClientUrls : [],
-    }));
-    this.id = this.members.find((m) => m.name === config.name)!.id;
-    this.clusterId = clusterIdOf(this.members.map((m) => m.id));
     this.dbDir = path.join(config.dataDir, 'member', 'db');
     this.walDir = config.walDir || path.join(config.dataDir, 'member', 'wal');
+    this.snapDir = path.join(config.dataDir, 'member', 'snap');
     this.requestTimeoutMs = 5000 + 2 * config.electionTimeoutMs;
+    this.removed = new Promise((r) => (this.onRemoved = r));
+  }
+
+  get members(): MemberRecord[] {
+    return this.membership.members;
   }
 
   async start(): Promise<void> {
-    if (this.members.length > 1) throw new Error('kvd: clusters of more than one member are not supported yet');
+    const { identity, joined } = await resolveIdentity(path.join(this.config.dataDir, 'member'), this.config, (urls) => fetchMembers(urls, this.config.initialAdvertisePeerUrls));
+    this.id = identity.memberId;
+    this.clusterId = identity.clusterId;
     fs.mkdirSync(this.dbDir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.walDir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(this.snapDir, { recursive: true, mode: 0o700 });
 
     const raftGateway = new MessageChannel();
     const raftMvcc = new MessageChannel();
@@ -81,12 +93,24 @@ export class Member {
     const mvccWorker = this.spawn('mvcc/worker.js', mvccData, [raftMvcc.port2, mvccGateway.port1]);
     this.mvcc = connectControl<MvccControl>(mvccWorker);
     const applied = await this.mvcc.consistentIndex();
+    this.membership = await this.mvcc.members();
 
+    const initialMembers: MemberRecord[] = [...this.config.initialCluster].map(([name, urls]) => ({
+      id: memberIdOf(urls, this.config.initialClusterToken), name, peerURLs: urls, clientURLs: [], isLearner: false,
+    }));
+    const peers = this.members.length ? this.members : joined ?? initialMembers;
     const raftData: RaftWorkerData = {
-      id: this.id, voters: this.members.map((m) => m.id),
+      id: this.id, clusterId: this.clusterId, logLevel: this.config.logLevel,
+      conf: confStateOf(this.members),
+      peers: peers.map((p) => ({ id: p.id, peerURLs: p.peerURLs })),
+      ...(this.config.initialClusterState === 'new' ? { bootstrap: initialMembers } : {}),
       heartbeatMs: this.config.heartbeatIntervalMs,
       electionTick: Math.round(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs),
-      applied, board: this.board.buffer, walDir: this.walDir,
+      preVote: this.config.preVote,
+      catchupEntries: this.config.snapshotCatchupEntries,
+      autoPromoteLearners: this.config.autoPromoteLearners,
+      applied, board: this.board.buffer, walDir: this.walDir, snapDir: this.snapDir,
+      listenPeerUrls: this.config.listenPeerUrls.map((u) => u.href),
       gatewayPort: raftGateway.port2, mvccPort: raftMvcc.port1,
     };
     const raftWorker = this.spawn('raft/worker.js', raftData, [raftGateway.port2, raftMvcc.port1]);
@@ -100,6 +124,55 @@ export class Member {
     await this.raft.started();
     await this.waitForLeader();
     this.log.info({ 'local-member-id': this.id.toString(16), 'cluster-id': this.clusterId.toString(16) }, 'member started');
+    void this.publish();
+  }
+
+  /**
+   * Records this member's name and client URLs in the cluster's membership (etcd's publish),
+   * so that every member lists them; retried until it is applied or the member stops.
+   */
+  private async publish(): Promise<void> {
+    const attrs = { name: this.config.name, clientURLs: this.config.advertiseClientUrls };
+    while (!this.stopped) {
+      const me = this.members.find((m) => m.id === this.id);
+      if (me && me.name === attrs.name && me.clientURLs.join() === attrs.clientURLs.join()) return;
+      try {
+        await this.changeMembership({ type: 'update', id: this.id, member: attrs });
+        this.log.info({ 'local-member-attributes': attrs }, 'published local member to cluster');
+      } catch (err) {
+        this.log.debug({ error: (err as Error).message }, 'publish will be retried');
+        await new Promise((r) => setTimeout(r, this.config.heartbeatIntervalMs));
+      }
+    }
+  }
+
+  /** Proposes a membership change; resolves once applied, with the membership after it. */
+  async changeMembership(change: ConfChange): Promise<Membership> {
+    const deadline = Date.now() + this.requestTimeoutMs;
+    for (;;) {
+      try {
+        await this.propose({ type: 'member', change }, true);
+        return this.membership;
+      } catch (err) {
+        // One membership change at a time: wait for the one in progress.
+        if (err !== PENDING_CONF || Date.now() > deadline) throw err === PENDING_CONF ? Errors.timeout : err;
+        await new Promise((r) => setTimeout(r, this.config.heartbeatIntervalMs));
+      }
+    }
+  }
+
+  /** Hands the leadership to `to`; resolves true once it leads. */
+  transferLeadership(to: number): Promise<boolean> {
+    const req = this.nextId++;
+    return new Promise((resolve) => {
+      this.transfers.set(req, resolve);
+      send(this.raftPort, { t: 'transfer', to, req } satisfies GatewayToRaft);
+    });
+  }
+
+  /** Raft status of this member (term, indexes, role, configuration). */
+  raftStatus() {
+    return this.raft.status();
   }
 
   /** The ResponseHeader of this member; `revision` 0 leaves it out, as some of etcd's answers do. */
@@ -133,7 +206,7 @@ export class Member {
   }
 
   /** Proposes a write; resolves with the encoded response once it is committed and applied. */
-  propose(op: WriteOp): Promise<Uint8Array> {
+  propose(op: WriteOp, conf = false): Promise<Uint8Array> {
     const id = this.nextId++;
     const data = encodeProposal({ origin: this.id, boot: this.boot, id, op });
     return new Promise((resolve, reject) => {
@@ -143,7 +216,7 @@ export class Member {
       }, this.requestTimeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       if (!this.proposals.length) setImmediate(() => this.flushProposals());
-      this.proposals.push({ id, data });
+      this.proposals.push(conf ? { id, data, conf } : { id, data });
     });
   }
 
@@ -189,11 +262,16 @@ export class Member {
     return this.readers.run(task);
   }
 
+  /** Rewrites the database compactly. */
+  defragment(): Promise<void> {
+    return this.withReadersClosed(() => this.mvcc.defragment());
+  }
+
   /**
-   * Rewrites the database compactly. The reader pool holds the old file open, so reads wait
-   * while it is replaced by a pool on the new file; writes queue in the mvcc actor meanwhile.
+   * Runs `replace` (which swaps the database file) while no reader holds the old file: reads
+   * wait while the pool is replaced by one on the new file; writes queue in the mvcc actor.
    */
-  async defragment(): Promise<void> {
+  private async withReadersClosed<T>(replace: () => Promise<T>): Promise<T> {
     let resume!: () => void;
     const previous = this.readersPaused;
     this.readersPaused = new Promise<void>((r) => (resume = r));
@@ -201,7 +279,7 @@ export class Member {
     try {
       await this.readers.close();
       await closeReaders();
-      await this.mvcc.defragment();
+      return await replace();
     } finally {
       this.readers = this.startReaders();
       resume();
@@ -209,10 +287,51 @@ export class Member {
   }
 
   private onRaft(m: RaftToGateway): void {
-    if (m.t === 'rejected') {
-      for (const id of m.ids) this.settle(id, undefined, Errors.noLeader);
-      return;
+    switch (m.t) {
+      case 'rejected':
+        for (const id of m.ids) this.settle(id, undefined, m.reason === 'noLeader' ? Errors.noLeader : PENDING_CONF);
+        return;
+      case 'transferred':
+        this.transfers.get(m.req)?.(m.ok);
+        this.transfers.delete(m.req);
+        return;
+      case 'makeSnapshot':
+        void this.makeSnapshot(m.req);
+        return;
+      case 'installSnapshot':
+        void this.installSnapshot(m.req, m.file);
+        return;
+      case 'removed':
+        this.onRemoved();
+        return;
+      case 'readIndex':
+        return this.onReadIndex(m);
     }
+  }
+
+  private async makeSnapshot(req: number): Promise<void> {
+    const file = path.join(this.snapDir, `out-${req}-${this.boot}.snap`);
+    try {
+      const s = await this.mvcc.snapshot(file);
+      send(this.raftPort, { t: 'snapshotMade', req, file, snapshot: { index: s.index, term: s.term, conf: confStateOf(s.membership.members) } } satisfies GatewayToRaft);
+    } catch (err) {
+      this.log.warn({ error: (err as Error).message }, 'failed to copy the store for a snapshot');
+      fs.rmSync(file, { force: true });
+      send(this.raftPort, { t: 'snapshotMade', req } satisfies GatewayToRaft);
+    }
+  }
+
+  private async installSnapshot(req: number, file: string): Promise<void> {
+    try {
+      const s = await this.withReadersClosed(() => this.mvcc.install(file));
+      this.membership = s.membership;
+      send(this.raftPort, { t: 'snapshotInstalled', req, membership: s.membership } satisfies GatewayToRaft);
+    } catch (err) {
+      send(this.raftPort, { t: 'snapshotInstalled', req, error: (err as Error).message } satisfies GatewayToRaft);
+    }
+  }
+
+  private onReadIndex(m: Extract<RaftToGateway, { t: 'readIndex' }>): void {
     const batch = this.reads.get(m.ctx);
     if (!batch) return;
     this.reads.delete(m.ctx);
@@ -222,6 +341,7 @@ export class Member {
   }
 
   private onApplied(m: AppliedBatch): void {
+    if (m.membership) this.membership = m.membership;
     for (const r of m.results) {
       this.settle(r.id, r.bytes, r.error && new EtcdError(r.error.code, r.error.message));
     }
@@ -242,6 +362,8 @@ export class Member {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.raft?.stop();
     await this.readers?.destroy();
     await this.mvcc?.close();
     await Promise.all(this.workers.map((w) => w.terminate()));

@@ -1,6 +1,7 @@
 // The payload of a raft entry: a write request and who is waiting for its result.
 import { encode, decode } from '../channel.js';
 import type { WriteOp } from './store.js';
+import type { Membership } from './members.js';
 
 export interface Proposal {
   origin: number;  // member that took the request; only it answers the client
@@ -17,4 +18,6 @@ export interface AppliedBatch {
   applied: number;
   revision: number;
   results: { id: number; bytes?: Uint8Array; error?: { code: number; message: string } }[];
+  /** The membership, when this batch changed it. */
+  membership?: Membership;
 }

@@ -11,6 +11,7 @@ export function encodeResponse(op: WriteOp, header: Header, response: any): Uint
     case 'deleteRange': return encodeDeleteRangeResponse(header, response);
     case 'txn': return encodeTxnResponse(header, response);
     case 'compact': return encodeMessage(CompactionResponse, { header });
-    case 'noop': return new Uint8Array(0);
+    case 'noop':
+    case 'member': return new Uint8Array(0); // the gateway answers from the membership it is sent
   }
 }

@@ -1,7 +1,7 @@
 // The mvcc store on LMDB, owned by the mvcc actor (the only writer). Databases in one env:
 //   rev   : main ‖ sub (u64 BE each) → flag (1 = tombstone) ‖ mvccpb.KeyValue bytes
 //   index : user key → IndexRecord (key-index.ts)
-//   meta  : consistentIndex, revision, compactRevision
+//   meta  : consistentIndex (and its term), revision, compactRevision, membership
 // A batch of committed entries is applied in one write transaction that also stores the
 // consistent index; LMDB runs without fsync because the WAL replays anything past it.
 import fs from 'node:fs';
@@ -12,6 +12,8 @@ import { MvccError, keyNotFound, compacted, futureRev } from './errors.js';
 import { decodeIndex, encodeIndex, revKey, type IndexRecord } from './key-index.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
 import { keysAt, range, type View } from './range.js';
+import { applyMemberChange, type Membership } from './members.js';
+import type { ConfChange } from '../raft/confchange.js';
 
 type Req = Record<string, any>;
 
@@ -20,6 +22,7 @@ export type WriteOp =
   | { type: 'deleteRange'; req: Req }
   | { type: 'txn'; req: Req }
   | { type: 'compact'; req: Req }
+  | { type: 'member'; change: ConfChange }
   | { type: 'noop' };
 
 export interface WatchEvent { type: 0 | 1; kv: Uint8Array; prev_kv?: Uint8Array }
@@ -27,15 +30,15 @@ export type ApplyResult = { revision: number; response: any; events: WatchEvent[
 
 export const DB_FILE = 'data.mdb';
 
-export interface Databases { root: RootDatabase; rev: Database<Buffer, Buffer>; index: Database<Buffer, Buffer>; meta: Database<number, string> }
+export interface Databases { root: RootDatabase; rev: Database<Buffer, Buffer>; index: Database<Buffer, Buffer>; meta: Database<any, string> }
 
-export function openDatabases(dir: string): Databases {
-  const root = open({ path: path.join(dir, DB_FILE), noSync: true, noMetaSync: true, compression: false, maxDbs: 8 });
+export function openDatabases(dir: string, file = DB_FILE): Databases {
+  const root = open({ path: path.join(dir, file), noSync: true, noMetaSync: true, compression: false, maxDbs: 8 });
   return {
     root,
     rev: root.openDB({ name: 'rev', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
     index: root.openDB({ name: 'index', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
-    meta: root.openDB({ name: 'meta', encoding: 'msgpack' }) as unknown as Database<number, string>,
+    meta: root.openDB({ name: 'meta', encoding: 'msgpack' }) as unknown as Database<any, string>,
   };
 }
 
@@ -75,37 +78,45 @@ export class MvccStore {
   private rev: number;
   private compactRev: number;
   private ci: number;
+  private ciTerm: number;
+  private membership: Membership;
 
   private constructor(readonly dir: string, private readonly dbs: Databases) {
     this.view = viewOf(dbs);
     this.rev = dbs.meta.get('revision') ?? 1; // as etcd: an empty store is at revision 1
     this.compactRev = dbs.meta.get('compactRevision') ?? 0;
     this.ci = dbs.meta.get('consistentIndex') ?? 0;
+    this.ciTerm = dbs.meta.get('consistentTerm') ?? 0;
+    this.membership = dbs.meta.get('membership') ?? { members: [], removed: [] };
     const scheduled = dbs.meta.get('scheduledCompact') ?? 0;
     if (scheduled > this.compactRev) dbs.root.transactionSync(() => this.compactPhysically(scheduled));
   }
 
-  static open(dir: string): MvccStore {
+  static open(dir: string, file = DB_FILE): MvccStore {
     fs.mkdirSync(dir, { recursive: true });
-    return new MvccStore(dir, openDatabases(dir));
+    return new MvccStore(dir, openDatabases(dir, file));
   }
 
   consistentIndex(): number { return this.ci; }
+  consistentTerm(): number { return this.ciTerm; }
+  members(): Membership { return this.membership; }
   currentRevision(): number { return this.rev; }
   compactRevision(): number { return this.compactRev; }
 
-  applyBatch(items: { index: number; op: WriteOp }[]): (ApplyResult | undefined)[] {
+  applyBatch(items: { index: number; term: number; op: WriteOp }[]): (ApplyResult | undefined)[] {
     const results: (ApplyResult | undefined)[] = [];
     this.dbs.root.transactionSync(() => {
-      for (const { index, op } of items) {
+      for (const { index, term, op } of items) {
         if (index <= this.ci) {
           results.push(undefined);
           continue;
         }
         results.push(this.applyOne(op));
         this.ci = index;
+        this.ciTerm = term;
       }
       this.dbs.meta.putSync('consistentIndex', this.ci);
+      this.dbs.meta.putSync('consistentTerm', this.ciTerm);
       this.dbs.meta.putSync('revision', this.rev);
     });
     return results;
@@ -113,6 +124,11 @@ export class MvccStore {
 
   private applyOne(op: WriteOp): ApplyResult | undefined {
     if (op.type === 'noop') return undefined;
+    if (op.type === 'member') {
+      this.membership = applyMemberChange(this.membership, op.change);
+      this.dbs.meta.putSync('membership', this.membership);
+      return { revision: this.rev, response: this.membership, events: [] };
+    }
     const w = new RevisionWriter(this.rev + 1);
     try {
       let response: any;

@@ -42,21 +42,23 @@ publishSizes();
 setInterval(publishSizes, 1000).unref();
 
 receive<ApplyBatch>(cfg.raftPort, (batch) => {
-  const items: { index: number; op: WriteOp }[] = [];
+  const items: { index: number; term: number; op: WriteOp }[] = [];
   const waiting: { id: number; at: number }[] = [];
   for (const entry of batch.entries) {
     if (!entry.data.length) {
-      items.push({ index: entry.index, op: { type: 'noop' } });
+      items.push({ index: entry.index, term: entry.term, op: { type: 'noop' } });
       continue;
     }
     const p = decodeProposal(entry.data);
     if (p.origin === cfg.memberId && p.boot === cfg.boot) waiting.push({ id: p.id, at: items.length });
-    items.push({ index: entry.index, op: p.op });
+    items.push({ index: entry.index, term: entry.term, op: p.op });
   }
+  const membershipBefore = store.members();
   const results = store.applyBatch(items);
   publish();
   // Sent even without results: the gateway's linearizable reads wait on the applied index.
   const out: AppliedBatch = { applied: store.consistentIndex(), revision: store.currentRevision(), results: [] };
+  if (store.members() !== membershipBefore) out.membership = store.members();
   for (const w of waiting) {
     const r: ApplyResult | undefined = results[w.at];
     if (!r) continue; // skipped: already applied before a restart
@@ -69,8 +71,35 @@ receive<ApplyBatch>(cfg.raftPort, (batch) => {
   send(cfg.gatewayPort, out);
 });
 
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+}
+
 const control = {
   consistentIndex: () => store.consistentIndex(),
+  members: () => store.members(),
+  /** Copies the database to `file` for a raft snapshot; returns the index, term and membership it holds. */
+  snapshot: async (file: string) => {
+    await store.backup(file);
+    const copy = MvccStore.open(path.dirname(file), path.basename(file));
+    try {
+      return { index: copy.consistentIndex(), term: copy.consistentTerm(), membership: copy.members() };
+    } finally {
+      await copy.close();
+    }
+  },
+  /** Replaces the database with a snapshot received from the leader; the caller has closed every reader. */
+  install: async (file: string) => {
+    await store.close();
+    fs.renameSync(file, path.join(cfg.dbDir, DB_FILE));
+    fsyncDir(cfg.dbDir);
+    store = MvccStore.open(cfg.dbDir);
+    publish();
+    publishSizes();
+    return { index: store.consistentIndex(), term: store.consistentTerm(), membership: store.members() };
+  },
   hashKV: (rev: number) => store.hashKV(rev),
   hash: () => store.hash(),
   /** A consistent copy of the database for snapshots and defragmentation. */

@@ -504,6 +504,7 @@ export class RaftCore {
     this.prevHard = p.hard;
     this.prevSoft = p.soft;
     for (const e of p.confEntries) this.applyConf(confChangeOf(e.data));
+    if (p.confEntries.length) this.campaignIfAlone();
     this.trimLog();
   }
 
@@ -518,7 +519,6 @@ export class RaftCore {
       if (!this.isVoter()) this.becomeFollower(this.term, 0); // removed or demoted: step down
       else if (this.maybeCommit()) this.broadcastAppend();
     }
-    this.campaignIfAlone();
   }
 
   // Entries applied here are kept only in the WAL beyond a margin, so memory stays bounded;
@@ -532,15 +532,16 @@ export class RaftCore {
     this.offset = upTo + 1;
   }
 
-  /** Replication progress of a member as this leader sees it (0 when unknown). */
-  matchOf(id: number): number {
-    return this.progress.get(id)?.match ?? 0;
+  /** A learner this leader may promote: it holds 90% of the leader's log, etcd's readiness rule. */
+  private learnerReady(id: number): boolean {
+    return this.role === 'leader' && (this.progress.get(id)?.match ?? 0) >= this.lastIndex() * 0.9;
   }
 
   status() {
     return {
       id: this.cfg.id, term: this.term, leader: this.lead, role: this.role, commit: this.commit, applied: this.applied,
       lastIndex: this.lastIndex(), voters: [...this.conf.voters], learners: [...this.conf.learners], transferee: this.transferee,
+      readyLearners: this.conf.learners.filter((id) => this.learnerReady(id)),
     };
   }
 }

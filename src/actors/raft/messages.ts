@@ -1,14 +1,31 @@
 // Messages the raft actor exchanges with the gateway and the mvcc actor (hot path, see channel.ts).
+import type { SnapshotMeta } from './types.js';
+import type { Membership } from '../mvcc/members.js';
 
-/** gateway → raft: proposals (one batch per event-loop turn) and read-index requests. */
+export type RejectReason = 'noLeader' | 'pendingConf';
+
+/** gateway → raft. */
 export type GatewayToRaft =
-  | { t: 'propose'; items: { id: number; data: Uint8Array }[] }
-  | { t: 'read'; ctx: number };
+  /** Proposals, one batch per event-loop turn; `conf` marks membership changes. */
+  | { t: 'propose'; items: { id: number; data: Uint8Array; conf?: boolean }[] }
+  | { t: 'read'; ctx: number }
+  | { t: 'transfer'; to: number; req: number }
+  /** A snapshot for a follower was written to `file` (or could not be: no file). */
+  | { t: 'snapshotMade'; req: number; file?: string; snapshot?: SnapshotMeta }
+  /** A snapshot received from the leader is installed in the store. */
+  | { t: 'snapshotInstalled'; req: number; error?: string; membership?: Membership };
 
-/** raft → gateway: proposals that cannot be committed, and confirmed read indexes. */
+/** raft → gateway. */
 export type RaftToGateway =
-  | { t: 'rejected'; ids: number[]; reason: 'noLeader' }
-  | { t: 'readIndex'; ctx: number; index: number };
+  | { t: 'rejected'; ids: number[]; reason: RejectReason }
+  | { t: 'readIndex'; ctx: number; index: number }
+  | { t: 'transferred'; req: number; ok: boolean }
+  /** Copy the store for a follower that is too far behind. */
+  | { t: 'makeSnapshot'; req: number }
+  /** Install the snapshot in `file` into the store (readers must let go of the old file). */
+  | { t: 'installSnapshot'; req: number; file: string }
+  /** This member's removal was applied. */
+  | { t: 'removed' };
 
 /** raft → mvcc: committed entries to apply, in log order. */
 export interface ApplyBatch {

@@ -1,37 +1,71 @@
-// The raft actor: the shell around the pure RaftCore. It owns the core and the WAL, turns each
-// Ready into I/O (entries to the WAL with group fsync, committed entries to the mvcc actor, read
-// states to the gateway) and drives the clock. All of a turn's inputs are handled before one
-// Ready is drawn. The WAL lives on this thread: its write is one short syscall and fdatasync
-// runs on libuv's pool, so a WAL thread would only add two thread hops to every write.
+// The raft actor: the shell around the pure RaftCore. It owns the core, the WAL and the peer
+// transport. Each Ready becomes I/O: entries and hard state to the WAL with group fsync,
+// messages to peers, committed entries to the mvcc actor, read states to the gateway. Messages
+// of a Ready that changed the term, the vote or the log leave only after its fsync (a vote
+// or an acknowledgement must survive a crash), except the leader's appends, which go out at
+// once so that followers write in parallel with the leader. The WAL lives on this thread: its
+// write is one short syscall and fdatasync runs on libuv's pool.
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { RaftCore, type Entry, type HardState, type Ready } from './core.js';
+import fs from 'node:fs';
+import { RaftCore, EntryType, type Entry, type HardState, type Message, type Ready } from './core.js';
 import { send, receive } from '../channel.js';
 import { exposeControl } from '../control.js';
 import { StatusBoard } from '../../server/status-board.js';
-import type { GatewayToRaft, RaftToGateway, ApplyBatch } from './messages.js';
+import type { GatewayToRaft, RaftToGateway, ApplyBatch, RejectReason } from './messages.js';
+import type { ConfState } from './confchange.js';
+import { confChangeOf } from './confchange.js';
 import { Wal } from '../wal/wal.js';
 import { GroupSync } from '../wal/group-sync.js';
+import { PeerTransport, type PeerInfo } from './transport.js';
+import { encodeProposal } from '../mvcc/proposal.js';
+import type { MemberRecord } from '../mvcc/members.js';
+import { createLogger } from '../../server/logger.js';
 
 export interface RaftWorkerData {
   id: number;
-  voters: number[];
+  clusterId: number;
+  logLevel: string;
+  /** The membership the store holds at `applied`. */
+  conf: ConfState;
+  peers: PeerInfo[];
+  /** A new cluster: these members become the first log entries when the WAL is empty. */
+  bootstrap?: MemberRecord[];
   heartbeatMs: number;
   electionTick: number;
+  preVote: boolean;
+  /** Entries kept in memory for slow followers; one further behind gets a snapshot. */
+  catchupEntries: number;
+  autoPromoteLearners: boolean;
   applied: number;
   board: SharedArrayBuffer;
   walDir: string;
+  snapDir: string;
+  listenPeerUrls: string[];
   gatewayPort: MessagePort;
   mvccPort: MessagePort;
 }
 
 const cfg = workerData as RaftWorkerData;
 const board = new StatusBoard(cfg.board);
-let core: RaftCore | undefined;
+const log = createLogger(cfg.logLevel, { 'local-member-id': cfg.id.toString(16) });
+const toGateway = (m: RaftToGateway) => send(cfg.gatewayPort, m);
+
+let core!: RaftCore;
 let drainScheduled = false;
+let ticks = 0;
+let nextReq = 1;
 
 // Proposals that arrive while no leader is known wait one election timeout for one.
-const waiting: { id: number; data: Uint8Array; deadline: number }[] = [];
-let ticks = 0;
+const waiting: { id: number; data: Uint8Array; conf?: boolean; deadline: number }[] = [];
+// Messages held until the WAL write they depend on is durable.
+let writeSeq = 0;
+const afterSync: { seq: number; messages: Message[] }[] = [];
+const peers = new Map<number, PeerInfo>(cfg.peers.map((p) => [p.id, p]));
+const snapshotRequests = new Map<number, Message>();
+const snapshotInstalls = new Map<number, { message: Message; done: (err?: Error) => void }>();
+const transfers: { req: number; to: number; deadline: number }[] = [];
+let promoting = new Set<number>();
+let lastLeader = 0;
 
 function scheduleDrain(): void {
   if (drainScheduled) return;
@@ -41,38 +75,120 @@ function scheduleDrain(): void {
 
 function drain(): void {
   drainScheduled = false;
-  if (!core) return;
   let rd: Ready | null;
   while ((rd = core.ready())) handleReady(rd);
 }
 
+let lastHard: HardState = { term: 0, vote: 0, commit: 0 };
+let lastWritten = { index: 0, term: 0 };
+
 function handleReady(rd: Ready): void {
-  if (rd.softState) {
-    board.set('leader', rd.softState.leader);
-    if (rd.softState.leader) retryWaiting();
-  }
-  if (rd.entries.length || rd.hardState) {
-    wal.append(rd.entries, rd.hardState);
+  if (rd.softState) onSoftState(rd.softState.leader);
+  const mustSync = rd.entries.length > 0 || !!rd.snapshot || (!!rd.hardState && (rd.hardState.term !== lastHard.term || rd.hardState.vote !== lastHard.vote));
+  if (rd.entries.length || rd.hardState || rd.snapshot) {
+    wal.append(rd.entries, rd.hardState, rd.snapshot);
+    if (rd.snapshot) lastWritten = { index: rd.snapshot.index, term: rd.snapshot.term };
     const tail = rd.entries.at(-1);
-    if (tail) {
-      lastWritten = { index: tail.index, term: tail.term };
-      board.set('lastIndex', tail.index);
-    }
-    durability.wrote(lastWritten);
+    if (tail) lastWritten = { index: tail.index, term: tail.term };
+    board.set('lastIndex', lastWritten.index);
+    if (rd.hardState) lastHard = rd.hardState;
+    durability.wrote({ seq: ++writeSeq, ...lastWritten });
   }
   if (rd.hardState) {
     board.set('term', rd.hardState.term);
     board.set('commitIndex', rd.hardState.commit);
   }
+  const now: Message[] = [];
+  const later: Message[] = [];
+  for (const m of rd.messages) {
+    if (m.type === 'snap') requestSnapshot(m);
+    else if (!mustSync || m.type === 'app') now.push(m);
+    else later.push(m);
+  }
+  transport.send(now);
+  if (later.length) afterSync.push({ seq: writeSeq, messages: later });
   if (rd.committedEntries.length) {
     const batch: ApplyBatch = { term: board.get('term'), entries: rd.committedEntries };
     send(cfg.mvccPort, batch);
+    for (const e of rd.committedEntries) if (e.type === EntryType.ConfChange) onConfChange(e);
   }
-  for (const rs of rd.readStates) {
-    const msg: RaftToGateway = { t: 'readIndex', ctx: decodeCtx(rs.context), index: rs.index };
-    send(cfg.gatewayPort, msg);
+  for (const rs of rd.readStates) toGateway({ t: 'readIndex', ctx: decodeCtx(rs.context), index: rs.index });
+  core.advance();
+}
+
+function onSoftState(leader: number): void {
+  board.set('leader', leader);
+  if (leader !== lastLeader) {
+    if (leader) log.info({ leader: leader.toString(16), term: core.status().term }, 'raft leader elected');
+    else log.info({ term: core.status().term }, 'raft lost leader');
+    lastLeader = leader;
   }
-  core!.advance();
+  if (leader) retryWaiting();
+  for (let i = transfers.length - 1; i >= 0; i--) {
+    if (transfers[i]!.to !== leader) continue;
+    toGateway({ t: 'transferred', req: transfers[i]!.req, ok: true });
+    transfers.splice(i, 1);
+  }
+}
+
+function onConfChange(e: Entry): void {
+  const change = confChangeOf(e.data);
+  const urls = change.member?.peerURLs;
+  if (change.type === 'remove') peers.delete(change.id);
+  else if (urls?.length) peers.set(change.id, { id: change.id, peerURLs: urls });
+  transport.setPeers([...peers.values()]);
+  if (change.type === 'remove' && change.id === cfg.id) toGateway({ t: 'removed' });
+}
+
+// Leader side: the gateway copies the store, the transport streams it.
+function requestSnapshot(m: Message): void {
+  const req = nextReq++;
+  snapshotRequests.set(req, m);
+  toGateway({ t: 'makeSnapshot', req });
+}
+
+function onSnapshotMade(msg: Extract<GatewayToRaft, { t: 'snapshotMade' }>): void {
+  const m = snapshotRequests.get(msg.req);
+  snapshotRequests.delete(msg.req);
+  if (!m) return;
+  if (!msg.file || !msg.snapshot) {
+    core.snapshotFailed(m.to);
+    return;
+  }
+  const file = msg.file;
+  log.info({ 'remote-peer-id': m.to.toString(16), index: msg.snapshot.index }, 'sending a snapshot');
+  transport
+    .sendSnapshot({ ...m, snapshot: msg.snapshot }, file)
+    .then(() => log.info({ 'remote-peer-id': m.to.toString(16), index: msg.snapshot!.index }, 'sent a snapshot'))
+    .catch((err: Error) => {
+      log.warn({ 'remote-peer-id': m.to.toString(16), error: err.message }, 'failed to send a snapshot');
+      core.snapshotFailed(m.to);
+      scheduleDrain();
+    })
+    .finally(() => fs.rmSync(file, { force: true }));
+}
+
+// Follower side: the gateway installs it (its readers hold the old file), then the core restores.
+function installSnapshot(message: Message, file: string): Promise<void> {
+  const req = nextReq++;
+  return new Promise<void>((resolve, reject) => {
+    snapshotInstalls.set(req, { message, done: (err) => (err ? reject(err) : resolve()) });
+    toGateway({ t: 'installSnapshot', req, file });
+  });
+}
+
+function onSnapshotInstalled(msg: Extract<GatewayToRaft, { t: 'snapshotInstalled' }>): void {
+  const pending = snapshotInstalls.get(msg.req);
+  snapshotInstalls.delete(msg.req);
+  if (!pending) return;
+  if (msg.error || !msg.membership) return pending.done(new Error(msg.error ?? 'no membership'));
+  for (const r of msg.membership.members) if (r.peerURLs.length) peers.set(r.id, { id: r.id, peerURLs: r.peerURLs });
+  for (const id of [...peers.keys()]) if (!msg.membership.members.some((r) => r.id === id)) peers.delete(id);
+  transport.setPeers([...peers.values()]);
+  core.step(pending.message);
+  scheduleDrain();
+  log.info({ index: pending.message.snapshot!.index }, 'installed a snapshot from the leader');
+  pending.done();
 }
 
 const encodeCtx = (ctx: number) => {
@@ -82,14 +198,16 @@ const encodeCtx = (ctx: number) => {
 };
 const decodeCtx = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 8).getFloat64(0);
 
-function propose(items: { id: number; data: Uint8Array }[]): void {
-  const rejected: number[] = [];
+function propose(items: { id: number; data: Uint8Array; conf?: boolean }[]): void {
+  const rejected = new Map<RejectReason, number[]>();
+  const reject = (reason: RejectReason, id: number) => rejected.set(reason, [...(rejected.get(reason) ?? []), id]);
   for (const item of items) {
-    if (core!.propose(item.data).ok) continue;
-    if (waiting.length < 100_000) waiting.push({ ...item, deadline: ticks + cfg.electionTick });
-    else rejected.push(item.id);
+    const r = core.propose(item.data, item.conf ? EntryType.ConfChange : EntryType.Normal);
+    if (r.ok) continue;
+    if (r.reason === 'noLeader' && waiting.length < 100_000) waiting.push({ ...item, deadline: ticks + cfg.electionTick });
+    else reject(r.reason, item.id);
   }
-  if (rejected.length) send(cfg.gatewayPort, { t: 'rejected', ids: rejected, reason: 'noLeader' } satisfies RaftToGateway);
+  for (const [reason, ids] of rejected) toGateway({ t: 'rejected', ids, reason });
   scheduleDrain();
 }
 
@@ -102,18 +220,42 @@ function expireWaiting(): void {
   if (!waiting.length || waiting[0]!.deadline > ticks) return;
   const expired: number[] = [];
   while (waiting.length && waiting[0]!.deadline <= ticks) expired.push(waiting.shift()!.id);
-  send(cfg.gatewayPort, { t: 'rejected', ids: expired, reason: 'noLeader' } satisfies RaftToGateway);
+  toGateway({ t: 'rejected', ids: expired, reason: 'noLeader' });
+}
+
+function expireTransfers(): void {
+  for (let i = transfers.length - 1; i >= 0; i--) {
+    if (transfers[i]!.deadline > ticks) continue;
+    toGateway({ t: 'transferred', req: transfers[i]!.req, ok: false });
+    transfers.splice(i, 1);
+  }
+}
+
+// --auto-promote-learners: the leader promotes a learner once it is ready as etcd requires of
+// a manual promotion.
+function promoteReadyLearners(): void {
+  const s = core.status();
+  if (!cfg.autoPromoteLearners || s.role !== 'leader') return;
+  promoting = new Set([...promoting].filter((id) => s.learners.includes(id)));
+  for (const id of s.readyLearners) {
+    if (promoting.has(id)) continue;
+    const data = encodeProposal({ origin: cfg.id, boot: -1, id: 0, op: { type: 'member', change: { type: 'promote', id } } });
+    if (core.propose(data, EntryType.ConfChange).ok) {
+      promoting.add(id);
+      log.info({ 'learner-id': id.toString(16) }, 'promoting a caught-up learner');
+    }
+  }
 }
 
 // A corrupt log throws here: the worker's error reaches the member, which logs it and exits.
 const { wal, replayed } = Wal.open(cfg.walDir, {
-  onTornTail: (file, offset) => process.emitWarning(`wal: truncated torn tail of ${file} at offset ${offset}`),
+  onTornTail: (file, offset) => log.warn({ file, offset }, 'wal: truncated torn tail'),
 });
-let lastWritten = { index: replayed.entries.at(-1)?.index ?? 0, term: replayed.entries.at(-1)?.term ?? 0 };
-const durability = new GroupSync<{ index: number; term: number }>(
+const durability = new GroupSync<{ seq: number; index: number; term: number }>(
   () => wal.sync(),
   (upTo) => {
-    core!.persisted(upTo.index, upTo.term);
+    if (upTo.index) core.persisted(upTo.index, upTo.term);
+    while (afterSync.length && afterSync[0]!.seq <= upTo.seq) transport.send(afterSync.shift()!.messages);
     scheduleDrain();
   },
   (err) => {
@@ -121,41 +263,86 @@ const durability = new GroupSync<{ index: number; term: number }>(
   },
 );
 
-function start(hardState: HardState, entries: Entry[]): void {
+const transport = new PeerTransport(cfg.id, cfg.clusterId, cfg.snapDir, {
+  messages: (batch) => {
+    for (const m of batch) if (peers.has(m.from)) core.step(m);
+    scheduleDrain();
+  },
+  snapshot: installSnapshot,
+  members: () => [...peers.values()],
+  log: (level, fields, msg) => log[level](fields, msg),
+});
+
+async function start(): Promise<void> {
+  let { hardState, entries } = replayed;
+  if (!entries.length && !replayed.snapshot && cfg.bootstrap) {
+    // A new cluster: every member writes the same first entries, one per initial member.
+    entries = [...cfg.bootstrap].sort((a, b) => a.id - b.id).map((m, i) => ({
+      term: 1, index: i + 1, type: EntryType.ConfChange,
+      data: encodeProposal({ origin: 0, boot: 0, id: 0, op: { type: 'member', change: { type: 'addVoter', id: m.id, member: { name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs } } } }),
+    }));
+    hardState = { term: 1, vote: 0, commit: entries.length };
+    wal.append(entries, hardState);
+    await wal.sync();
+  }
+  lastHard = hardState;
+  lastWritten = { index: entries.at(-1)?.index ?? replayed.snapshot?.index ?? 0, term: entries.at(-1)?.term ?? replayed.snapshot?.term ?? 0 };
   core = new RaftCore({
     id: cfg.id,
-    voters: cfg.voters,
+    voters: cfg.conf.voters,
+    learners: cfg.conf.learners,
     electionTick: cfg.electionTick,
     heartbeatTick: 1,
     random: Math.random,
     checkQuorum: true,
-    initial: { hardState, entries },
+    preVote: cfg.preVote,
+    memoryLogMargin: cfg.catchupEntries,
+    initial: { hardState, entries, snapshot: replayed.snapshot },
     applied: cfg.applied,
   });
+  await transport.listen(cfg.listenPeerUrls.map((u) => new URL(u)));
+  transport.setPeers([...peers.values()]);
   setInterval(() => {
     ticks++;
-    core!.tick();
+    core.tick();
     expireWaiting();
+    expireTransfers();
+    promoteReadyLearners();
     scheduleDrain();
   }, cfg.heartbeatMs).unref();
   scheduleDrain();
 }
 
-start(replayed.hardState, replayed.entries);
+const started = start();
 
 receive<GatewayToRaft>(cfg.gatewayPort, (msg) => {
-  if (!core) return;
-  if (msg.t === 'propose') propose(msg.items);
-  else {
-    core.readIndex(encodeCtx(msg.ctx));
-    scheduleDrain();
+  switch (msg.t) {
+    case 'propose': return propose(msg.items);
+    case 'read':
+      core.readIndex(encodeCtx(msg.ctx));
+      return scheduleDrain();
+    case 'transfer':
+      if (!core.transferLeadership(msg.to)) return toGateway({ t: 'transferred', req: msg.req, ok: false });
+      if (core.status().leader === msg.to) return toGateway({ t: 'transferred', req: msg.req, ok: true });
+      transfers.push({ req: msg.req, to: msg.to, deadline: ticks + 2 * cfg.electionTick });
+      return scheduleDrain();
+    case 'snapshotMade': return onSnapshotMade(msg);
+    case 'snapshotInstalled': return onSnapshotInstalled(msg);
   }
 });
 
 const control = {
-  /** Answers once the WAL has been replayed and the core runs. */
-  started: () => true,
-  status: () => core!.status(),
+  /** Answers once the WAL has been replayed, the core runs and the peer listener is bound. */
+  started: async () => {
+    await started;
+    return true;
+  },
+  status: () => ({ ...core.status(), connected: transport.connected() }),
+  stop: () => {
+    transport.close();
+    wal.close();
+  },
 };
 export type RaftControl = typeof control;
 exposeControl(control);
+

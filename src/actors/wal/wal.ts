@@ -90,9 +90,13 @@ export class Wal {
     this.crc = 0;
   }
 
-  /** Writes entries (an entry at or below the last index replaces the log from there) and the hard state. Not yet durable. */
-  append(entries: Entry[], hardState?: HardState): void {
-    const records: WalRecord[] = entries.map((entry) => ({ type: RecordType.Entry, entry }));
+  /**
+   * Writes a snapshot mark (replay starts after it), entries (an entry at or below the last
+   * index replaces the log from there) and the hard state. Not yet durable.
+   */
+  append(entries: Entry[], hardState?: HardState, snapshot?: { index: number; term: number }): void {
+    const records: WalRecord[] = snapshot ? [{ type: RecordType.SnapshotMark, ...snapshot }] : [];
+    records.push(...entries.map((entry): WalRecord => ({ type: RecordType.Entry, entry })));
     if (hardState) records.push({ type: RecordType.HardState, hardState });
     if (!records.length) return;
     let { bytes, crc } = encodeRecords(records, this.crc);
@@ -103,6 +107,7 @@ export class Wal {
     fs.writeSync(this.fd, bytes, 0, bytes.length, this.offset);
     this.offset += bytes.length;
     this.crc = crc;
+    if (snapshot) this.lastIndex = snapshot.index;
     if (entries.length) this.lastIndex = entries[entries.length - 1]!.index;
   }
 

@@ -1,21 +1,30 @@
-// Starts a real server process — kvd (bin/kvd) or etcd — with the same etcd flags, on free
-// loopback ports and a temporary data dir, and stops it by PID. Used by tests and benchmarks.
+// Starts real server processes — kvd (bin/kvd) or etcd — with the same etcd flags, on free
+// loopback ports and temporary data dirs, and stops them by PID: one member (startServer) or
+// a cluster (startCluster), optionally with each member's peer URL behind a fault proxy.
+// Used by tests and benchmarks.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './ports.js';
 import { etcdctl } from './etcdctl.js';
+import { FaultProxy } from './fault-proxy.js';
 
 export type ServerKind = 'kvd' | 'etcd';
 
 export interface Server {
   kind: ServerKind;
+  name: string;
   endpoint: string;
   dataDir: string;
+  /** The peer URL the member advertises (its proxy's when behind one). */
+  peerURL: string;
+  /** Present when started behind a fault proxy: partition() cuts this member's incoming peer traffic. */
+  proxy?: FaultProxy;
   pid(): number | undefined;
   logs(): string;
   kill9(): void;
+  /** Starts the process again (after kill9 or shutdown) and waits until it is healthy. */
   restart(): Promise<void>;
   /** SIGTERM, waiting for exit; the data dir stays. */
   shutdown(): Promise<void>;
@@ -23,21 +32,76 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+export interface Cluster {
+  members: Server[];
+  endpoints: string[];
+  /** Starts one more member with --initial-cluster-state existing (add it with member add first). */
+  join(member: PlannedMember): Promise<Server>;
+  /** A member planned on free ports, to pass to `member add` and then join(). */
+  plan(name: string): Promise<PlannedMember>;
+  stop(): Promise<void>;
+}
+
+export interface PlannedMember { name: string; clientPort: number; listenPeerPort: number; peerURL: string; proxy?: FaultProxy }
+
+export interface StartOptions {
+  kind: ServerKind;
+  extraArgs?: string[];
+  readyTimeoutMs?: number;
+  /** Put a fault proxy in front of each member's peer listener. */
+  peerProxies?: boolean;
+}
+
 const REPO = path.resolve(import.meta.dirname, '../../../..');
 
-export async function startServer(opts: { kind: ServerKind; extraArgs?: string[]; readyTimeoutMs?: number }): Promise<Server> {
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
+export async function startServer(opts: StartOptions): Promise<Server> {
+  return (await startCluster({ ...opts, size: 1 })).members[0]!;
+}
+
+export async function startCluster(opts: StartOptions & { size: number }): Promise<Cluster> {
+  const plan = async (name: string): Promise<PlannedMember> => {
+    const clientPort = await freePort();
+    const listenPeerPort = await freePort();
+    if (!opts.peerProxies) return { name, clientPort, listenPeerPort, peerURL: `http://127.0.0.1:${listenPeerPort}` };
+    const proxy = await FaultProxy.start({ host: '127.0.0.1', port: listenPeerPort });
+    return { name, clientPort, listenPeerPort, peerURL: `http://127.0.0.1:${proxy.port}`, proxy };
+  };
+  const planned: PlannedMember[] = [];
+  for (let i = 1; i <= opts.size; i++) planned.push(await plan(`m${i}`));
+  const token = `test-${process.pid}-${Date.now()}`;
+  const initialCluster = planned.map((p) => `${p.name}=${p.peerURL}`);
+  const members = await Promise.all(planned.map((p) => launchMember(opts, p, initialCluster.join(','), 'new', token)));
+  const cluster: Cluster = {
+    members,
+    get endpoints() {
+      return cluster.members.map((m) => m.endpoint);
+    },
+    plan,
+    join: async (p) => {
+      const all = [...cluster.members.map((m) => `${m.name}=${m.peerURL}`), `${p.name}=${p.peerURL}`];
+      const m = await launchMember(opts, p, all.join(','), 'existing', token);
+      cluster.members.push(m);
+      return m;
+    },
+    stop: async () => {
+      await Promise.all(cluster.members.map((m) => m.stop()));
+    },
+  };
+  return cluster;
+}
+
+async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster: string, state: 'new' | 'existing', token: string): Promise<Server> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.kind}-test-`));
-  const client = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
+  const client = `http://127.0.0.1:${p.clientPort}`;
   const args = [
-    '--name', 'm1', '--data-dir', dataDir,
+    '--name', p.name, '--data-dir', dataDir,
     '--listen-client-urls', client, '--advertise-client-urls', client,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `m1=${peer}`, '--log-level', 'error',
+    '--listen-peer-urls', `http://127.0.0.1:${p.listenPeerPort}`, '--initial-advertise-peer-urls', p.peerURL,
+    '--initial-cluster', initialCluster, '--initial-cluster-state', state, '--initial-cluster-token', token,
+    '--log-level', process.env.KVD_TEST_LOG_LEVEL ?? 'error',
     ...(opts.extraArgs ?? []),
   ];
-  const endpoint = `127.0.0.1:${clientPort}`;
+  const endpoint = `127.0.0.1:${p.clientPort}`;
   let child: ChildProcess | undefined;
   let output = '';
   let exited: Promise<void> = Promise.resolve();
@@ -51,12 +115,12 @@ export async function startServer(opts: { kind: ServerKind; extraArgs?: string[]
     exited = new Promise((resolve) => c.once('exit', () => resolve()));
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
     for (;;) {
-      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${opts.kind} exited at start:\n${output}`);
+      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${opts.kind} ${p.name} exited at start:\n${output}`);
       const r = await etcdctl(endpoint, ['endpoint', 'health', '--command-timeout=2s'], { timeoutMs: 5000 }).catch(() => undefined);
       if (r?.code === 0) return;
       if (Date.now() > deadline) {
         c.kill('SIGKILL');
-        throw new Error(`${opts.kind} did not become healthy:\n${output}`);
+        throw new Error(`${opts.kind} ${p.name} did not become healthy:\n${output}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -74,8 +138,11 @@ export async function startServer(opts: { kind: ServerKind; extraArgs?: string[]
   await launch();
   return {
     kind: opts.kind,
+    name: p.name,
     endpoint,
     dataDir,
+    peerURL: p.peerURL,
+    ...(p.proxy ? { proxy: p.proxy } : {}),
     pid: () => child?.pid,
     logs: () => output,
     kill9: () => {
@@ -89,6 +156,7 @@ export async function startServer(opts: { kind: ServerKind; extraArgs?: string[]
     shutdown: stopProcess,
     stop: async () => {
       await stopProcess();
+      await p.proxy?.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

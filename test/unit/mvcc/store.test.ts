@@ -17,7 +17,7 @@ class Harness {
   index = 0;
   constructor(readonly dir: string, public store = MvccStore.open(dir)) {}
   apply(...ops: WriteOp[]) {
-    return this.store.applyBatch(ops.map((op) => ({ index: ++this.index, op })));
+    return this.store.applyBatch(ops.map((op) => ({ index: ++this.index, term: 1, op })));
   }
   put(key: string, value: string, extra: object = {}) {
     return this.apply({ type: 'put', req: { key: b(key), value: b(value), ...extra } })[0] as any;
@@ -48,7 +48,7 @@ test('puts take revisions from 2; versions count up and a delete starts a new ge
     assert.equal(h.put('a', '2').revision, 3);
     h.apply({ type: 'deleteRange', req: { key: b('a') } });
     h.put('a', '3');
-    const kv = decodeKeyValue((h.store.applyBatch([{ index: ++h.index, op: { type: 'put', req: { key: b('a'), value: b('4'), prev_kv: true } } }])[0] as any).response.prev_kv);
+    const kv = decodeKeyValue((h.store.applyBatch([{ index: ++h.index, term: 1, op: { type: 'put', req: { key: b('a'), value: b('4'), prev_kv: true } } }])[0] as any).response.prev_kv);
     assert.deepEqual([kv.create_revision, kv.mod_revision, kv.version, String(kv.value)], [5, 5, 1, '3']);
   }));
 
@@ -129,11 +129,11 @@ test('replayed entries at or below the consistent index are skipped; restart kee
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-'));
   try {
     let store = MvccStore.open(dir);
-    store.applyBatch([{ index: 1, op: { type: 'put', req: { key: b('a'), value: b('1') } } }, { index: 2, op: { type: 'put', req: { key: b('a'), value: b('2') } } }]);
+    store.applyBatch([{ index: 1, term: 1, op: { type: 'put', req: { key: b('a'), value: b('1') } } }, { index: 2, term: 1, op: { type: 'put', req: { key: b('a'), value: b('2') } } }]);
     await store.close();
     store = MvccStore.open(dir);
     assert.equal(store.consistentIndex(), 2);
-    const again = store.applyBatch([{ index: 2, op: { type: 'put', req: { key: b('a'), value: b('dup') } } }, { index: 3, op: { type: 'noop' } }]);
+    const again = store.applyBatch([{ index: 2, term: 1, op: { type: 'put', req: { key: b('a'), value: b('dup') } } }, { index: 3, term: 1, op: { type: 'noop' } }]);
     assert.equal(again[0], undefined);
     assert.equal(store.currentRevision(), 3);
     assert.equal(store.consistentIndex(), 3);

@@ -1,0 +1,292 @@
+// Peer transport of the raft actor: one persistent outbound TCP connection per peer carrying
+// framed batches of raft messages (each member dials every other, so a connection carries
+// one direction). Every connection opens with a hello that names the cluster and both
+// members; a wrong cluster or member is refused and logged. Snapshots travel on their own
+// short-lived connection so that a large transfer never delays heartbeats. Connections are
+// re-dialled with exponential backoff; messages for an unreachable peer are dropped, which
+// raft tolerates.
+import net from 'node:net';
+import fs from 'node:fs';
+import { FrameReader, frame } from './frames.js';
+import type { Message, SnapshotMeta } from './types.js';
+
+type Hello = { cluster: number; from: number; to: number };
+type Inbound =
+  | { hello: Hello }
+  | { join: { peerURLs: string[] } }
+  | { snapshot: Hello & { message: Message; size: number } };
+type Reply = { ok: true } | { error: string } | { members: PeerInfo[]; cluster: number };
+
+export interface PeerInfo { id: number; peerURLs: string[] }
+
+export interface TransportEvents {
+  messages(batch: Message[]): void;
+  /** A received snapshot, stored in `file`; resolve once installed. */
+  snapshot(message: Message, file: string): Promise<void>;
+  /** The cluster's members, for a member that joins with --initial-cluster-state existing. */
+  members(): PeerInfo[];
+  log(level: 'info' | 'warn' | 'debug', fields: Record<string, unknown>, msg: string): void;
+}
+
+const MAX_BACKOFF_MS = 2000;
+const HANDSHAKE_TIMEOUT_MS = 2000;
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+class Outbound {
+  private socket?: net.Socket;
+  ready = false;
+  private backoffMs = 50;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly t: PeerTransport, readonly peer: PeerInfo) {
+    this.dial();
+  }
+
+  private dial(): void {
+    if (this.closed) return;
+    const url = new URL(this.peer.peerURLs[0]!);
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const reader = new FrameReader();
+    socket.on('connect', () => socket.write(frame({ hello: { cluster: this.t.clusterId, from: this.t.id, to: this.peer.id } } satisfies Inbound)));
+    // A peer that accepts but never answers the hello (e.g. behind a broken link) is dialled again.
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy());
+    socket.on('data', (chunk) => {
+      try {
+        reader.push(chunk, (value) => {
+          const reply = value as Reply;
+          if ('ok' in reply) {
+            socket.setTimeout(0);
+            this.ready = true;
+            this.backoffMs = 50;
+            this.t.events.log('info', { 'remote-peer-id': hex(this.peer.id) }, 'established a connection to peer');
+          } else if ('error' in reply) {
+            this.t.events.log('warn', { 'remote-peer-id': hex(this.peer.id), error: reply.error }, 'peer refused the connection');
+            socket.destroy();
+          }
+        });
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (this.ready) this.t.events.log('warn', { 'remote-peer-id': hex(this.peer.id) }, 'lost the connection to peer');
+      this.ready = false;
+      this.socket = undefined;
+      if (this.closed) return;
+      this.timer = setTimeout(() => this.dial(), this.backoffMs);
+      this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
+    });
+  }
+
+  send(batch: Message[]): void {
+    const s = this.socket;
+    if (!s || !this.ready || s.writableLength > MAX_QUEUED_BYTES) return;
+    s.write(frame(batch));
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.socket?.destroy();
+  }
+}
+
+export class PeerTransport {
+  private readonly servers: net.Server[] = [];
+  private readonly outbound = new Map<number, Outbound>();
+  private readonly inbound = new Set<net.Socket>();
+
+  constructor(readonly id: number, public clusterId: number, readonly snapDir: string, readonly events: TransportEvents) {}
+
+  async listen(urls: URL[]): Promise<void> {
+    for (const url of urls) {
+      const server = net.createServer((socket) => this.accept(socket));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(Number(url.port), url.hostname.replace(/^\[|\]$/g, ''), () => resolve());
+      });
+      this.servers.push(server);
+    }
+  }
+
+  /** Dials every peer in `peers` (not this member) and drops connections to the others. */
+  setPeers(peers: PeerInfo[]): void {
+    const wanted = new Map(peers.filter((p) => p.id !== this.id && p.peerURLs.length).map((p) => [p.id, p]));
+    for (const [id, out] of this.outbound) {
+      const p = wanted.get(id);
+      if (!p || p.peerURLs.join() !== out.peer.peerURLs.join()) {
+        out.close();
+        this.outbound.delete(id);
+      }
+    }
+    for (const [id, p] of wanted) if (!this.outbound.has(id)) this.outbound.set(id, new Outbound(this, p));
+  }
+
+  /** Peers with an established outbound connection. */
+  connected(): number[] {
+    return [...this.outbound.values()].filter((o) => o.ready).map((o) => o.peer.id);
+  }
+
+  send(messages: Message[]): void {
+    const byPeer = new Map<number, Message[]>();
+    for (const m of messages) {
+      let list = byPeer.get(m.to);
+      if (!list) byPeer.set(m.to, (list = []));
+      list.push(m);
+    }
+    for (const [to, batch] of byPeer) this.outbound.get(to)?.send(batch);
+  }
+
+  /** Streams the state machine file to a peer on a connection of its own; resolves when installed there. */
+  sendSnapshot(message: Message & { snapshot: SnapshotMeta }, file: string): Promise<void> {
+    const peer = this.outbound.get(message.to)?.peer;
+    if (!peer) return Promise.reject(new Error('unknown peer'));
+    const url = new URL(peer.peerURLs[0]!);
+    const size = fs.statSync(file).size;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+      const reader = new FrameReader();
+      socket.on('connect', () => {
+        socket.write(frame({ snapshot: { cluster: this.clusterId, from: this.id, to: peer.id, message, size } } satisfies Inbound));
+        fs.createReadStream(file).pipe(socket, { end: false });
+      });
+      socket.on('data', (chunk) => {
+        try {
+          reader.push(chunk, (value) => {
+            const reply = value as Reply;
+            if ('ok' in reply) resolve();
+            else reject(new Error('error' in reply ? reply.error : 'unexpected reply'));
+            socket.destroy();
+          });
+        } catch (err) {
+          reject(err as Error);
+          socket.destroy();
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', () => reject(new Error('connection closed')));
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    this.inbound.add(socket);
+    socket.setNoDelay(true);
+    socket.on('close', () => this.inbound.delete(socket));
+    socket.on('error', () => {});
+    const reader = new FrameReader();
+    let peer = 0;
+    const onData = (chunk: Buffer) => {
+      try {
+        reader.push(chunk, (value) => {
+          if (peer) return this.events.messages(value as Message[]);
+          const first = value as Inbound;
+          if ('join' in first) {
+            socket.end(frame({ members: this.events.members(), cluster: this.clusterId } satisfies Reply));
+            return;
+          }
+          const hello = 'hello' in first ? first.hello : 'snapshot' in first ? first.snapshot : undefined;
+          const refusal = this.check(hello);
+          if (refusal) {
+            this.events.log('warn', { 'remote-peer-id': hello ? hex(hello.from) : 'unknown', error: refusal }, 'refused a peer connection');
+            socket.end(frame({ error: refusal } satisfies Reply));
+            return;
+          }
+          if ('snapshot' in first) {
+            socket.off('data', onData);
+            void this.receiveSnapshot(socket, first.snapshot, reader);
+            return;
+          }
+          peer = hello!.from;
+          socket.write(frame({ ok: true } satisfies Reply));
+        });
+      } catch {
+        socket.destroy();
+      }
+    };
+    socket.on('data', onData);
+  }
+
+  private check(hello: Hello | undefined): string | undefined {
+    if (!hello) return 'unexpected first frame';
+    if (hello.cluster !== this.clusterId) return 'cluster ID mismatch';
+    if (hello.to !== this.id) return 'member ID mismatch';
+    return undefined;
+  }
+
+  private async receiveSnapshot(socket: net.Socket, req: Hello & { message: Message; size: number }, reader: FrameReader): Promise<void> {
+    fs.mkdirSync(this.snapDir, { recursive: true });
+    const file = `${this.snapDir}/${req.message.snapshot!.index.toString(16).padStart(16, '0')}.snap.tmp`;
+    const out = fs.createWriteStream(file);
+    // Bytes that arrived with the header frame belong to the file.
+    const rest = reader.drain();
+    let received = 0;
+    const write = (chunk: Buffer) => {
+      const take = chunk.subarray(0, req.size - received);
+      received += take.length;
+      out.write(take);
+      if (received === req.size) {
+        socket.off('data', write);
+        out.end();
+      }
+    };
+    if (rest.length) write(rest);
+    if (received < req.size) socket.on('data', write);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        out.on('finish', resolve);
+        out.on('error', reject);
+        socket.on('close', () => received < req.size && reject(new Error('snapshot truncated')));
+      });
+      const fd = fs.openSync(file, 'r');
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      await this.events.snapshot(req.message, file);
+      socket.end(frame({ ok: true } satisfies Reply));
+    } catch (err) {
+      this.events.log('warn', { 'remote-peer-id': hex(req.from), error: (err as Error).message }, 'failed to receive a snapshot');
+      socket.end(frame({ error: (err as Error).message } satisfies Reply));
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  }
+
+  close(): void {
+    for (const out of this.outbound.values()) out.close();
+    this.outbound.clear();
+    for (const s of this.inbound) s.destroy();
+    for (const server of this.servers) server.close();
+  }
+}
+
+/** Asks the members at `urls` for the cluster's membership (to join with --initial-cluster-state existing). */
+export async function fetchMembers(urls: string[], peerURLs: string[]): Promise<{ members: PeerInfo[]; cluster: number }> {
+  let lastError: Error = new Error('no peer URLs to ask');
+  for (const u of urls) {
+    const url = new URL(u);
+    try {
+      return await new Promise((resolve, reject) => {
+        const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+        const reader = new FrameReader();
+        socket.setTimeout(2000, () => socket.destroy(new Error('timed out')));
+        socket.on('connect', () => socket.write(frame({ join: { peerURLs } } satisfies Inbound)));
+        socket.on('data', (chunk) => reader.push(chunk, (v) => {
+          const reply = v as Reply;
+          if ('members' in reply) resolve(reply);
+          else reject(new Error('unexpected reply'));
+          socket.destroy();
+        }));
+        socket.on('error', reject);
+        socket.on('close', () => reject(new Error('connection closed')));
+      });
+    } catch (err) {
+      lastError = err as Error;
+    }
+  }
+  throw lastError;
+}
+
+const hex = (id: number) => id.toString(16);
