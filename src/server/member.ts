@@ -108,6 +108,7 @@ export class Member {
       electionTick: Math.round(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs),
       preVote: this.config.preVote,
       catchupEntries: this.config.snapshotCatchupEntries,
+      snapshotCount: this.config.snapshotCount,
       autoPromoteLearners: this.config.autoPromoteLearners,
       applied, board: this.board.buffer, walDir: this.walDir, snapDir: this.snapDir,
       listenPeerUrls: this.config.listenPeerUrls.map((u) => u.href),
@@ -303,6 +304,12 @@ export class Member {
         return;
       case 'removed':
         this.onRemoved();
+        return;
+      case 'flushStore':
+        this.mvcc.flush().then(
+          (at) => send(this.raftPort, { t: 'storeFlushed', ...at } satisfies GatewayToRaft),
+          (err: Error) => this.log.error({ error: err.message }, 'failed to flush the store'),
+        );
         return;
       case 'readIndex':
         return this.onReadIndex(m);

@@ -71,8 +71,8 @@ async function serializableGet(endpoint: string, key: string): Promise<string | 
 
 const ctl = (endpoint: string, ...args: string[]) => etcdctl(endpoint, args);
 
-test('three members: one leader, failover after SIGKILL without losing acknowledged writes, catch-up through a snapshot', async () => {
-  const cluster = await startCluster({ kind: 'kvd', size: 3, extraArgs: ['--experimental-snapshot-catchup-entries', '20', '--log-level', 'info'] });
+test('three members: one leader, failover after SIGKILL without losing acknowledged writes, log compaction, catch-up through a snapshot', async () => {
+  const cluster = await startCluster({ kind: 'kvd', size: 3, extraArgs: ['--experimental-snapshot-catchup-entries', '20', '--snapshot-count', '100', '--log-level', 'info'] });
   try {
     const list = await waitFor('every member published', async () => {
       const r = await ctl(cluster.endpoints[0]!, 'member', 'list', '-w', 'json');
@@ -123,6 +123,7 @@ test('three members: one leader, failover after SIGKILL without losing acknowled
     await oldLeader.restart();
     await converged(cluster.members);
     assert.match(oldLeader.logs(), /installed a snapshot from the leader/);
+    assert.match(newLeader.logs(), /compacted the raft log/);
     for (const m of cluster.members) {
       for (const [k, v] of acked) assert.equal(await serializableGet(m.endpoint, k), v, `${m.name} lost acknowledged ${k}`);
     }

@@ -66,6 +66,19 @@ test('acknowledged puts survive SIGKILL and revisions continue', async () => {
   }
 });
 
+test('after log compaction, a SIGKILL restart replays from the compaction mark without losing acknowledged puts', async () => {
+  const server = await startServer({ kind: 'kvd', extraArgs: ['--snapshot-count', '50', '--log-level', 'info'] });
+  try {
+    const { acked } = await putUntilKilled(server.endpoint, 1500, () => server.kill9());
+    assert.match(server.logs(), /compacted the raft log/);
+    await server.restart();
+    const { kvs } = await readAll(server.endpoint);
+    for (const [k, v] of acked) assert.equal(kvs.get(k), v, `acknowledged put ${k} lost`);
+  } finally {
+    await server.stop();
+  }
+});
+
 function walSegments(dataDir: string): string[] {
   const dir = path.join(dataDir, 'member', 'wal');
   return fs.readdirSync(dir).filter((f) => f.endsWith('.wal')).sort().map((f) => path.join(dir, f));

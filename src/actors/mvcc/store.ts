@@ -319,6 +319,14 @@ export class MvccStore {
     return (this.dbs.root as unknown as { backup(p: string, c: boolean): Promise<void> }).backup(file, compact);
   }
 
+  /** Flushes every committed transaction to disk; resolves with the index and term it covers. */
+  flush(): Promise<{ index: number; term: number }> {
+    const covered = { index: this.ci, term: this.ciTerm };
+    return new Promise((resolve, reject) =>
+      (this.dbs.root as unknown as { sync(cb: (err?: Error) => void): void }).sync((err) => (err ? reject(err) : resolve(covered))),
+    );
+  }
+
   close(): Promise<void> {
     return this.dbs.root.close();
   }

@@ -80,6 +80,7 @@ function fsyncDir(dir: string): void {
 const control = {
   consistentIndex: () => store.consistentIndex(),
   members: () => store.members(),
+  flush: () => store.flush(),
   /** Copies the database to `file` for a raft snapshot; returns the index, term and membership it holds. */
   snapshot: async (file: string) => {
     await store.backup(file);

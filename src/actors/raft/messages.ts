@@ -13,7 +13,9 @@ export type GatewayToRaft =
   /** A snapshot for a follower was written to `file` (or could not be: no file). */
   | { t: 'snapshotMade'; req: number; file?: string; snapshot?: SnapshotMeta }
   /** A snapshot received from the leader is installed in the store. */
-  | { t: 'snapshotInstalled'; req: number; error?: string; membership?: Membership };
+  | { t: 'snapshotInstalled'; req: number; error?: string; membership?: Membership }
+  /** The store is durable up to this index (the answer to flushStore). */
+  | { t: 'storeFlushed'; index: number; term: number };
 
 /** raft → gateway. */
 export type RaftToGateway =
@@ -24,6 +26,8 @@ export type RaftToGateway =
   | { t: 'makeSnapshot'; req: number }
   /** Install the snapshot in `file` into the store (readers must let go of the old file). */
   | { t: 'installSnapshot'; req: number; file: string }
+  /** Make the store durable: the WAL before that point can then be released. */
+  | { t: 'flushStore' }
   /** This member's removal was applied. */
   | { t: 'removed' };
 

@@ -35,6 +35,8 @@ export interface RaftWorkerData {
   preVote: boolean;
   /** Entries kept in memory for slow followers; one further behind gets a snapshot. */
   catchupEntries: number;
+  /** Applied entries after which the store is flushed and the WAL before it released. */
+  snapshotCount: number;
   autoPromoteLearners: boolean;
   applied: number;
   board: SharedArrayBuffer;
@@ -65,6 +67,8 @@ const snapshotRequests = new Map<number, Message>();
 const snapshotInstalls = new Map<number, { message: Message; done: (err?: Error) => void }>();
 const transfers: { req: number; to: number; deadline: number }[] = [];
 let promoting = new Set<number>();
+let appliedSinceCompaction = 0;
+let compacting = false;
 let lastLeader = 0;
 
 function scheduleDrain(): void {
@@ -111,6 +115,11 @@ function handleReady(rd: Ready): void {
     const batch: ApplyBatch = { term: board.get('term'), entries: rd.committedEntries };
     send(cfg.mvccPort, batch);
     for (const e of rd.committedEntries) if (e.type === EntryType.ConfChange) onConfChange(e);
+    appliedSinceCompaction += rd.committedEntries.length;
+    if (appliedSinceCompaction >= cfg.snapshotCount && !compacting) {
+      compacting = true;
+      toGateway({ t: 'flushStore' });
+    }
   }
   for (const rs of rd.readStates) toGateway({ t: 'readIndex', ctx: decodeCtx(rs.context), index: rs.index });
   core.advance();
@@ -189,6 +198,19 @@ function onSnapshotInstalled(msg: Extract<GatewayToRaft, { t: 'snapshotInstalled
   scheduleDrain();
   log.info({ index: pending.message.snapshot!.index }, 'installed a snapshot from the leader');
   pending.done();
+}
+
+// Log compaction: the store is durable up to `index`, so the WAL keeps only what follows.
+async function compactWal(index: number, term: number): Promise<void> {
+  try {
+    wal.markCompacted({ index, term }, lastHard);
+    await wal.sync();
+    const removed = wal.release(index);
+    log.info({ index, 'released-segments': removed.length }, 'compacted the raft log');
+  } finally {
+    appliedSinceCompaction = 0;
+    compacting = false;
+  }
 }
 
 const encodeCtx = (ctx: number) => {
@@ -328,6 +350,7 @@ receive<GatewayToRaft>(cfg.gatewayPort, (msg) => {
       return scheduleDrain();
     case 'snapshotMade': return onSnapshotMade(msg);
     case 'snapshotInstalled': return onSnapshotInstalled(msg);
+    case 'storeFlushed': return void compactWal(msg.index, msg.term);
   }
 });
 

@@ -12,6 +12,13 @@ export interface Replayed { hardState: HardState; entries: Entry[]; snapshot?: {
 const SEGMENT_BYTES = 64 * 1024 * 1024;
 const hex = (n: number) => n.toString(16).padStart(16, '0');
 const segmentName = (seq: number, firstIndex: number) => `${hex(seq)}-${hex(firstIndex)}.wal`;
+const firstIndexOf = (name: string) => Number.parseInt(name.slice(17, 33), 16);
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+}
 
 export class Wal {
   private fd = -1;
@@ -80,9 +87,7 @@ export class Wal {
     const fd = fs.openSync(file, 'wx+');
     fs.ftruncateSync(fd, this.segmentBytes);
     fs.fsyncSync(fd);
-    const dirFd = fs.openSync(this.dir, 'r');
-    fs.fsyncSync(dirFd);
-    fs.closeSync(dirFd);
+    fsyncDir(this.dir);
     this.fd = fd;
     this.file = file;
     this.seq = seq;
@@ -91,24 +96,50 @@ export class Wal {
   }
 
   /**
-   * Writes a snapshot mark (replay starts after it), entries (an entry at or below the last
-   * index replaces the log from there) and the hard state. Not yet durable.
+   * Writes entries (an entry at or below the last index replaces the log from there) and the
+   * hard state; with `restored`, first a snapshot mark from which the log restarts. Not yet durable.
    */
-  append(entries: Entry[], hardState?: HardState, snapshot?: { index: number; term: number }): void {
-    const records: WalRecord[] = snapshot ? [{ type: RecordType.SnapshotMark, ...snapshot }] : [];
+  append(entries: Entry[], hardState?: HardState, restored?: { index: number; term: number }): void {
+    if (restored) this.lastIndex = restored.index;
+    const records: WalRecord[] = restored ? [{ type: RecordType.SnapshotMark, ...restored }] : [];
     records.push(...entries.map((entry): WalRecord => ({ type: RecordType.Entry, entry })));
     if (hardState) records.push({ type: RecordType.HardState, hardState });
+    this.write(records, entries[0]?.index ?? this.lastIndex + 1);
+    if (entries.length) this.lastIndex = entries[entries.length - 1]!.index;
+  }
+
+  /**
+   * Records that the state machine durably holds everything up to `mark` (replay starts after
+   * it) with the current hard state; once synced, release() may delete the older segments.
+   */
+  markCompacted(mark: { index: number; term: number }, hardState: HardState): void {
+    this.write([{ type: RecordType.SnapshotMark, ...mark }, { type: RecordType.HardState, hardState }], this.lastIndex + 1);
+  }
+
+  /** Deletes the segments before the current one whose entries all lie at or below `index`. */
+  release(index: number): string[] {
+    const files = fs.readdirSync(this.dir).filter((f) => f.endsWith('.wal')).sort();
+    const current = files.indexOf(path.basename(this.file));
+    const removed: string[] = [];
+    // A segment holds indexes below its successor's first index (later writes override).
+    for (let i = 0; i < current && firstIndexOf(files[i + 1]!) <= index + 1; i++) {
+      fs.rmSync(path.join(this.dir, files[i]!));
+      removed.push(files[i]!);
+    }
+    if (removed.length) fsyncDir(this.dir);
+    return removed;
+  }
+
+  private write(records: WalRecord[], firstIndex: number): void {
     if (!records.length) return;
     let { bytes, crc } = encodeRecords(records, this.crc);
     if (this.offset + bytes.length > this.segmentBytes && this.offset > 0) {
-      this.cut(this.seq + 1, entries[0]?.index ?? this.lastIndex + 1);
+      this.cut(this.seq + 1, firstIndex);
       ({ bytes, crc } = encodeRecords(records, 0));
     }
     fs.writeSync(this.fd, bytes, 0, bytes.length, this.offset);
     this.offset += bytes.length;
     this.crc = crc;
-    if (snapshot) this.lastIndex = snapshot.index;
-    if (entries.length) this.lastIndex = entries[entries.length - 1]!.index;
   }
 
   /** Makes everything appended so far durable (runs on the libuv pool; the thread stays free). */

@@ -104,3 +104,20 @@ test('group fsync: writes during an fsync share the next one; acknowledgements f
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(acked, [1, 50]);
 });
+
+test('a compaction mark lets older segments go; replay starts after the mark with the entries that follow', () =>
+  withDir(async (dir) => {
+    const { wal } = Wal.open(dir, { segmentBytes: 64 * 1024 });
+    for (let i = 1; i <= 200; i++) wal.append([entry(i, 1, 'x'.repeat(1000))], { term: 1, vote: 1, commit: i });
+    wal.markCompacted({ index: 150, term: 1 }, { term: 1, vote: 1, commit: 200 });
+    await wal.sync();
+    const before = segments(dir);
+    const removed = wal.release(150);
+    assert.ok(removed.length >= 1, 'old segments released');
+    assert.deepEqual(segments(dir), before.filter((f) => !removed.includes(f)));
+    wal.close();
+    const { replayed } = Wal.open(dir, { segmentBytes: 64 * 1024 });
+    assert.deepEqual(replayed.snapshot, { index: 150, term: 1 });
+    assert.deepEqual(replayed.entries.map((e) => e.index), Array.from({ length: 50 }, (_, i) => 151 + i));
+    assert.equal(replayed.hardState.commit, 200);
+  }));
