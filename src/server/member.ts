@@ -112,6 +112,8 @@ export class Member {
       autoPromoteLearners: this.config.autoPromoteLearners,
       applied, board: this.board.buffer, walDir: this.walDir, snapDir: this.snapDir,
       listenPeerUrls: this.config.listenPeerUrls.map((u) => u.href),
+      advertisePeerUrls: this.config.initialAdvertisePeerUrls,
+      removed: this.membership.removed,
       gatewayPort: raftGateway.port2, mvccPort: raftMvcc.port1,
     };
     const raftWorker = this.spawn('raft/worker.js', raftData, [raftGateway.port2, raftMvcc.port1]);

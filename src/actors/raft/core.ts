@@ -268,10 +268,15 @@ export class RaftCore {
     }
   }
 
-  /** The shell could not deliver a snapshot to `to`: try again on the next probe. */
-  snapshotFailed(to: number): void {
+  /**
+   * The shell's report on a snapshot sent to `to`: installed there up to `index`, or failed
+   * (no index). Either way replication resumes with the next probe.
+   */
+  snapshotReported(to: number, index?: number): void {
     const pr = this.progress.get(to);
-    if (pr) pr.snapshotPending = false;
+    if (!pr) return;
+    pr.snapshotPending = false;
+    if (index !== undefined) pr.next = Math.max(pr.next, index + 1);
   }
 
   step(m: Message): void {
@@ -359,8 +364,8 @@ export class RaftCore {
     this.followLeader(m.from);
     const prev = m.index!;
     if (prev < this.commit) {
-      // Already committed here (e.g. after a snapshot): acknowledge what matches.
-      this.send({ type: 'appResp', to: m.from, index: this.commit });
+      // Already committed here (e.g. after a snapshot): acknowledge what matches and is durable.
+      this.send({ type: 'appResp', to: m.from, index: Math.min(this.commit, this.durable) });
       return;
     }
     if (prev > this.lastIndex() || this.termAt(prev) !== m.logTerm) {
@@ -380,7 +385,7 @@ export class RaftCore {
     const snap = m.snapshot!;
     this.followLeader(m.from);
     if (snap.index <= this.commit) {
-      this.send({ type: 'appResp', to: m.from, index: this.commit });
+      this.send({ type: 'appResp', to: m.from, index: Math.min(this.commit, this.durable) });
       return;
     }
     this.log = [];
@@ -397,7 +402,8 @@ export class RaftCore {
     if (this.role !== 'leader' || !pr) return;
     pr.active = true;
     if (m.reject) {
-      pr.next = Math.max(1, Math.min(pr.next - 1, (m.rejectHint ?? 0) + 1));
+      if (m.index! <= pr.match) return; // a stale rejection: it has acknowledged more since
+      pr.next = Math.max(pr.match + 1, Math.min(pr.next - 1, (m.rejectHint ?? 0) + 1));
       this.sendAppend(m.from);
       return;
     }

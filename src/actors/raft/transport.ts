@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import { FrameReader, frame } from './frames.js';
 import type { Message, SnapshotMeta } from './types.js';
 
-type Hello = { cluster: number; from: number; to: number };
+/** `urls`: the sender's peer URLs, so that a member that has not yet applied its addition can answer it. */
+type Hello = { cluster: number; from: number; to: number; urls: string[] };
 type Inbound =
   | { hello: Hello }
   | { join: { peerURLs: string[] } }
@@ -25,6 +26,10 @@ export interface TransportEvents {
   snapshot(message: Message, file: string): Promise<void>;
   /** The cluster's members, for a member that joins with --initial-cluster-state existing. */
   members(): PeerInfo[];
+  /** Whether `id` was removed from the cluster: its connections are refused. */
+  removed(id: number): boolean;
+  /** A member connected that this one does not know yet (it has not applied its addition). */
+  discovered(peer: PeerInfo): void;
   log(level: 'info' | 'warn' | 'debug', fields: Record<string, unknown>, msg: string): void;
 }
 
@@ -50,7 +55,7 @@ class Outbound {
     this.socket = socket;
     socket.setNoDelay(true);
     const reader = new FrameReader();
-    socket.on('connect', () => socket.write(frame({ hello: { cluster: this.t.clusterId, from: this.t.id, to: this.peer.id } } satisfies Inbound)));
+    socket.on('connect', () => socket.write(frame({ hello: { cluster: this.t.clusterId, from: this.t.id, to: this.peer.id, urls: this.t.urls } } satisfies Inbound)));
     // A peer that accepts but never answers the hello (e.g. behind a broken link) is dialled again.
     socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy());
     socket.on('data', (chunk) => {
@@ -100,7 +105,7 @@ export class PeerTransport {
   private readonly outbound = new Map<number, Outbound>();
   private readonly inbound = new Set<net.Socket>();
 
-  constructor(readonly id: number, public clusterId: number, readonly snapDir: string, readonly events: TransportEvents) {}
+  constructor(readonly id: number, readonly urls: string[], readonly clusterId: number, readonly snapDir: string, readonly events: TransportEvents) {}
 
   async listen(urls: URL[]): Promise<void> {
     for (const url of urls) {
@@ -151,7 +156,7 @@ export class PeerTransport {
       const socket = net.connect({ host: url.hostname, port: Number(url.port) });
       const reader = new FrameReader();
       socket.on('connect', () => {
-        socket.write(frame({ snapshot: { cluster: this.clusterId, from: this.id, to: peer.id, message, size } } satisfies Inbound));
+        socket.write(frame({ snapshot: { cluster: this.clusterId, from: this.id, to: peer.id, urls: this.urls, message, size } } satisfies Inbound));
         fs.createReadStream(file).pipe(socket, { end: false });
       });
       socket.on('data', (chunk) => {
@@ -214,6 +219,8 @@ export class PeerTransport {
     if (!hello) return 'unexpected first frame';
     if (hello.cluster !== this.clusterId) return 'cluster ID mismatch';
     if (hello.to !== this.id) return 'member ID mismatch';
+    if (this.events.removed(hello.from)) return 'the member has been permanently removed from the cluster';
+    this.events.discovered({ id: hello.from, peerURLs: hello.urls });
     return undefined;
   }
 

@@ -43,6 +43,9 @@ export interface RaftWorkerData {
   walDir: string;
   snapDir: string;
   listenPeerUrls: string[];
+  advertisePeerUrls: string[];
+  /** Members removed from the cluster: their traffic is refused. */
+  removed: number[];
   gatewayPort: MessagePort;
   mvccPort: MessagePort;
 }
@@ -63,6 +66,7 @@ const waiting: { id: number; data: Uint8Array; conf?: boolean; deadline: number 
 let writeSeq = 0;
 const afterSync: { seq: number; messages: Message[] }[] = [];
 const peers = new Map<number, PeerInfo>(cfg.peers.map((p) => [p.id, p]));
+const removed = new Set(cfg.removed);
 const snapshotRequests = new Map<number, Message>();
 const snapshotInstalls = new Map<number, { message: Message; done: (err?: Error) => void }>();
 const transfers: { req: number; to: number; deadline: number }[] = [];
@@ -143,7 +147,10 @@ function onSoftState(leader: number): void {
 function onConfChange(e: Entry): void {
   const change = confChangeOf(e.data);
   const urls = change.member?.peerURLs;
-  if (change.type === 'remove') peers.delete(change.id);
+  if (change.type === 'remove') {
+    peers.delete(change.id);
+    removed.add(change.id);
+  }
   else if (urls?.length) peers.set(change.id, { id: change.id, peerURLs: urls });
   transport.setPeers([...peers.values()]);
   if (change.type === 'remove' && change.id === cfg.id) toGateway({ t: 'removed' });
@@ -161,19 +168,22 @@ function onSnapshotMade(msg: Extract<GatewayToRaft, { t: 'snapshotMade' }>): voi
   snapshotRequests.delete(msg.req);
   if (!m) return;
   if (!msg.file || !msg.snapshot) {
-    core.snapshotFailed(m.to);
+    core.snapshotReported(m.to);
     return;
   }
   const file = msg.file;
   log.info({ 'remote-peer-id': m.to.toString(16), index: msg.snapshot.index }, 'sending a snapshot');
   transport
     .sendSnapshot({ ...m, snapshot: msg.snapshot }, file)
-    .then(() => log.info({ 'remote-peer-id': m.to.toString(16), index: msg.snapshot!.index }, 'sent a snapshot'))
+    .then(() => {
+      log.info({ 'remote-peer-id': m.to.toString(16), index: msg.snapshot!.index }, 'sent a snapshot');
+      core.snapshotReported(m.to, msg.snapshot!.index);
+    })
     .catch((err: Error) => {
       log.warn({ 'remote-peer-id': m.to.toString(16), error: err.message }, 'failed to send a snapshot');
-      core.snapshotFailed(m.to);
-      scheduleDrain();
+      core.snapshotReported(m.to);
     })
+    .finally(scheduleDrain)
     .finally(() => fs.rmSync(file, { force: true }));
 }
 
@@ -192,7 +202,10 @@ function onSnapshotInstalled(msg: Extract<GatewayToRaft, { t: 'snapshotInstalled
   if (!pending) return;
   if (msg.error || !msg.membership) return pending.done(new Error(msg.error ?? 'no membership'));
   for (const r of msg.membership.members) if (r.peerURLs.length) peers.set(r.id, { id: r.id, peerURLs: r.peerURLs });
-  for (const id of [...peers.keys()]) if (!msg.membership.members.some((r) => r.id === id)) peers.delete(id);
+  for (const id of msg.membership.removed) {
+    removed.add(id);
+    peers.delete(id);
+  }
   transport.setPeers([...peers.values()]);
   core.step(pending.message);
   scheduleDrain();
@@ -285,10 +298,16 @@ const durability = new GroupSync<{ seq: number; index: number; term: number }>(
   },
 );
 
-const transport = new PeerTransport(cfg.id, cfg.clusterId, cfg.snapDir, {
+const transport = new PeerTransport(cfg.id, cfg.advertisePeerUrls, cfg.clusterId, cfg.snapDir, {
   messages: (batch) => {
-    for (const m of batch) if (peers.has(m.from)) core.step(m);
+    for (const m of batch) if (!removed.has(m.from)) core.step(m);
     scheduleDrain();
+  },
+  removed: (id) => removed.has(id),
+  discovered: (peer) => {
+    if (peers.has(peer.id) || !peer.peerURLs.length) return;
+    peers.set(peer.id, peer);
+    transport.setPeers([...peers.values()]);
   },
   snapshot: installSnapshot,
   members: () => [...peers.values()],
