@@ -1,7 +1,8 @@
 // The Cluster service: membership changes go through raft as ConfChange entries and answer
 // with the membership after they are applied; the checks and errors are etcd's, including
-// --strict-reconfig-check's refusal of changes that would leave no quorum of started and
-// connected members.
+// --strict-reconfig-check's: enough started (published) voters for the new quorum, and this
+// member connected to every voter (to add one) or, without the one removed, to a quorum of
+// them (to remove a running one).
 import * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
 import type { MemberRecord } from '../actors/mvcc/members.js';
@@ -69,9 +70,14 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
       const target = find(id);
       if (!target) throw Errors.memberNotFound;
       if (!target.isLearner && member.config.strictReconfigCheck) {
-        const remaining = member.members.filter((m) => !m.isLearner && m.id !== id);
+        const voters = member.members.filter((m) => !m.isLearner);
+        const remaining = voters.filter((m) => m.id !== id);
+        if (remaining.filter((m) => m.name !== '').length < quorum(remaining.length)) throw Errors.memberNotEnoughStarted;
+        // A member that is down is not part of the active quorum: removing it is safe.
         const up = await reachable();
-        if (remaining.filter((m) => up.has(m.id)).length < quorum(remaining.length)) throw Errors.memberNotEnoughStarted;
+        if (id === member.id || up.has(id)) {
+          if (voters.filter((m) => up.has(m.id)).length - 1 < quorum(voters.length - 1)) throw Errors.unhealthy;
+        }
       }
       await member.changeMembership({ type: 'remove', id });
       return { header: header(), members: members() };

@@ -26,8 +26,14 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     for (const p of puts) if (p.lease && !p.ignore_lease) throw Errors.leaseNotFound;
   };
 
+  // A learner replicates but does not vote: it serves serializable reads only, as in etcd.
+  const notLearner = () => {
+    if (member.isLearner()) throw Errors.notSupportedForLearner;
+  };
+
   const read = async (req: Req, page?: RangeTask['page']): Promise<RangePage> => {
     checkRange(req);
+    if (!req.serializable) notLearner();
     if (!req.serializable && !page?.continued) await member.linearizableRead();
     const task: RangeTask = {
       dbDir: member.dbDir,
@@ -44,6 +50,7 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     Range: unary<Req>(async (req) => (await read(req)).bytes),
 
     Put: unary<Req>(async (req) => {
+      notLearner();
       checkPut(req);
       checkSize(req, maxRequestBytes);
       checkLeases([req]);
@@ -51,19 +58,24 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     }),
 
     DeleteRange: unary<Req>(async (req) => {
+      notLearner();
       checkDelete(req);
       checkSize(req, maxRequestBytes);
       return member.propose({ type: 'deleteRange', req });
     }),
 
     Txn: unary<Req>(async (req) => {
+      notLearner();
       checkTxn(req, maxTxnOps);
       checkSize(req, maxRequestBytes);
       checkLeases([...(req.success ?? []), ...(req.failure ?? [])].flatMap((op: Req) => [...putsOf(op)]));
       return member.propose({ type: 'txn', req });
     }),
 
-    Compact: unary<Req>(async (req) => member.propose({ type: 'compact', req })),
+    Compact: unary<Req>(async (req) => {
+      notLearner();
+      return member.propose({ type: 'compact', req });
+    }),
 
     // Pages of a range read at one revision, so a large result is never built whole.
     RangeStream: (call: grpc.ServerWritableStream<Req, unknown>) => {

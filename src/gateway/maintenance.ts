@@ -32,7 +32,7 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
         raftTerm: b.term,
         raftAppliedIndex: b.appliedIndex,
         errors: [],
-        isLearner: member.members.find((m) => m.id === member.id)?.isLearner ?? false,
+        isLearner: member.isLearner(),
       };
     }),
 

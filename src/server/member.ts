@@ -74,6 +74,10 @@ export class Member {
     return this.membership.members;
   }
 
+  isLearner(): boolean {
+    return this.members.find((m) => m.id === this.id)?.isLearner ?? false;
+  }
+
   async start(): Promise<void> {
     const { identity, joined } = await resolveIdentity(path.join(this.config.dataDir, 'member'), this.config, (urls) => fetchMembers(urls, this.config.initialAdvertisePeerUrls));
     this.id = identity.memberId;

@@ -132,18 +132,28 @@ test('three members: one leader, failover after SIGKILL without losing acknowled
   }
 });
 
-test('membership: a new member joins with --initial-cluster-state existing, takes the leadership, and a member is removed', async () => {
+test('membership: a learner joins with --initial-cluster-state existing, is promoted, takes the leadership, and a member is removed', async () => {
   const cluster: Cluster = await startCluster({ kind: 'kvd', size: 3 });
   try {
     const first = cluster.endpoints[0]!;
     await ctl(first, 'put', 'before', 'join');
     const planned = await cluster.plan('m4');
-    const add = await ctl(first, 'member', 'add', 'm4', `--peer-urls=${planned.peerURL}`);
+    const add = await ctl(first, 'member', 'add', 'm4', '--learner', `--peer-urls=${planned.peerURL}`);
     assert.equal(add.code, 0, add.stderr);
     assert.match(add.stdout, /Member\s+[0-9a-f]+ added to cluster\s+[0-9a-f]+/);
     assert.match(add.stdout, /ETCD_INITIAL_CLUSTER_STATE="existing"/);
     const m4 = await cluster.join(planned);
     assert.equal(await waitFor('the new member to catch up', async () => (await serializableGet(m4.endpoint, 'before')) ?? undefined), 'join');
+    // A learner serves serializable reads only.
+    const refused = await ctl(m4.endpoint, 'put', 'via', 'm4');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /etcdserver: rpc not supported for learner/);
+    const m4Hex = add.stdout.match(/Member\s+([0-9a-f]+)/)![1]!;
+    const promote = await waitFor('the learner to be promotable', async () => {
+      const r = await ctl(first, 'member', 'promote', m4Hex);
+      return r.code === 0 ? r : undefined;
+    });
+    assert.match(promote.stdout, /Member\s+[0-9a-f]+ promoted in cluster\s+[0-9a-f]+/);
     assert.equal((await ctl(m4.endpoint, 'put', 'via', 'm4')).code, 0);
     assert.equal((await ctl(first, 'get', 'via', '--print-value-only')).stdout.trim(), 'm4');
 
@@ -194,6 +204,71 @@ test('a partitioned member refuses linearizable reads and writes while the major
     isolated.proxy!.heal();
     await converged(cluster.members);
     assert.equal(await serializableGet(isolated.endpoint, 'during'), 'partition');
+  } finally {
+    await cluster.stop();
+  }
+});
+
+/** The same membership requests against a 3-member cluster of `kind`; outputs with IDs normalized. */
+async function membershipErrors(kind: 'kvd' | 'etcd'): Promise<string[]> {
+  const cluster = await startCluster({ kind, size: 3 });
+  try {
+    // etcd refuses changes until its peers have been connected for its health interval (5 s).
+    if (kind === 'etcd') await new Promise((r) => setTimeout(r, 6000));
+    const ep = cluster.endpoints[0]!;
+    const ids = (await ctl(ep, 'member', 'list')).stdout.trim().split('\n').map((l) => l.split(',')[0]!);
+    const out: string[] = [];
+    const run = async (...args: string[]) => {
+      const r = await ctl(ep, ...args);
+      const text = `${args.slice(0, 2).join(' ')} → ${r.code} ${r.stdout.trim().split('\n')[0] ?? ''} ${r.stderr.trim().split('\n').at(-1) ?? ''}`;
+      // kvd's IDs have 53 bits (exact in JavaScript): etcdctl pads them to 16 hex digits with spaces.
+      out.push(text.replace(/\b[0-9a-f]{12,16}\b/g, '<id>').replace(/\s+/g, ' '));
+      return r;
+    };
+    const self = (await status(ep)).memberId.toString(16);
+    const other = ids.find((id) => id !== self)!;
+    await run('member', 'promote', other);
+    await run('member', 'update', 'abcdef', '--peer-urls=http://127.0.0.1:9');
+    await run('member', 'remove', 'abcdef');
+    await run('member', 'add', 'dup', `--peer-urls=${cluster.members[1]!.peerURL}`);
+    const learner = await run('member', 'add', 'learner', '--learner', '--peer-urls=http://127.0.0.1:9');
+    await run('member', 'promote', learner.stdout.match(/Member\s+([0-9a-f]+)/)?.[1] ?? 'none');
+    await run('member', 'add', 'learner2', '--learner', '--peer-urls=http://127.0.0.1:10');
+    // With the other two voters down, no change may go through.
+    for (const m of cluster.members.slice(1)) await m.shutdown();
+    await new Promise((r) => setTimeout(r, 2000));
+    await run('member', 'remove', other);
+    return out;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+test('membership errors are etcd\'s: promote a voter or a learner not in sync, unknown IDs, duplicate peer URLs, too many learners, quorum checks', async () => {
+  const [etcd, kvd] = [await membershipErrors('etcd'), await membershipErrors('kvd')];
+  // Without a quorum etcd holds the change until the client gives up; kvd answers once it
+  // knows there is no leader. Both refuse it.
+  assert.deepEqual(kvd.slice(0, -1), etcd.slice(0, -1));
+  assert.match(etcd.at(-1)!, /member remove → 1 .*context deadline exceeded/);
+  assert.match(kvd.at(-1)!, /member remove → 1 Error: (etcdserver: no leader|context deadline exceeded)/);
+});
+
+test('--auto-promote-learners promotes a learner once it has caught up', async () => {
+  const cluster = await startCluster({ kind: 'kvd', size: 3, extraArgs: ['--auto-promote-learners'] });
+  try {
+    const first = cluster.endpoints[0]!;
+    await ctl(first, 'put', 'seen', 'by-learner');
+    const planned = await cluster.plan('m4');
+    const add = await ctl(first, 'member', 'add', 'm4', '--learner', `--peer-urls=${planned.peerURL}`);
+    assert.equal(add.code, 0, add.stderr);
+    const learner = await cluster.join(planned);
+    const promoted = await waitFor('the learner to be promoted', async () => {
+      const members = JSON.parse((await ctl(first, 'member', 'list', '-w', 'json')).stdout).members as { name: string; isLearner?: boolean }[];
+      return members.length === 4 && members.every((m) => !m.isLearner) ? members : undefined;
+    });
+    assert.ok(promoted.some((m) => m.name === 'm4'));
+    assert.equal(await serializableGet(learner.endpoint, 'seen'), 'by-learner');
+    assert.equal((await ctl(learner.endpoint, 'put', 'from', 'm4')).code, 0, 'a promoted member serves writes');
   } finally {
     await cluster.stop();
   }

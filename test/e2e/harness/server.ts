@@ -116,7 +116,9 @@ async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
     for (;;) {
       if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${opts.kind} ${p.name} exited at start:\n${output}`);
-      const r = await etcdctl(endpoint, ['endpoint', 'health', '--command-timeout=2s'], { timeoutMs: 5000 }).catch(() => undefined);
+      // A joining member may be a learner, which refuses the linearizable read of a health check.
+      const probe = state === 'new' ? ['endpoint', 'health'] : ['endpoint', 'status'];
+      const r = await etcdctl(endpoint, [...probe, '--command-timeout=2s'], { timeoutMs: 5000 }).catch(() => undefined);
       if (r?.code === 0) return;
       if (Date.now() > deadline) {
         c.kill('SIGKILL');
