@@ -7,7 +7,8 @@ import { connect } from '../src/client/client.js';
 export type Workload = 'put' | 'range-linearizable' | 'range-serializable';
 
 export interface LoadSpec {
-  endpoint: string;
+  /** The clients' connections are spread over these (the members of a cluster). */
+  endpoints: string[];
   workload: Workload;
   clients: number;
   connections: number;   // gRPC channels shared by the clients
@@ -24,8 +25,8 @@ interface WorkerShare extends LoadSpec { firstClient: number; clientCount: numbe
 const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0);
 
 async function runShare(share: WorkerShare): Promise<{ latencies: Float64Array; errors: number }> {
-  const channels = Array.from({ length: Math.max(1, share.connections) }, (_, i) =>
-    connect(share.endpoint, { 'grpc.use_local_subchannel_pool': 1, 'kvd.channel': i }));
+  const channels = Array.from({ length: Math.max(1, share.connections, share.endpoints.length) }, (_, i) =>
+    connect(share.endpoints[i % share.endpoints.length]!, { 'grpc.use_local_subchannel_pool': 1, 'kvd.channel': i }));
   const value = Buffer.alloc(share.valueSize, 'v');
   const latencies: number[] = [];
   let errors = 0;

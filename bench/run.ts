@@ -1,12 +1,14 @@
-// Side-by-side benchmark: starts a fresh single member of kvd and of etcd (when installed)
-// on loopback, alternating them over several rounds, runs each workload against both and
-// reports medians and kvd/etcd ratios. `--write` records the table in BENCHMARKS.md.
+// Side-by-side benchmark: starts kvd and etcd (when installed) in the same shape — one member
+// or a 3-member cluster on loopback — alternating them over several rounds, runs each workload
+// at each client count against both, optionally `etcdctl check perf`, and reports medians and
+// kvd/etcd ratios. `--write` appends the tables to BENCHMARKS.md.
 import fs from 'node:fs';
 import os from 'node:os';
 import { execSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult, type Workload } from './load.js';
-import { startServer } from '../test/e2e/harness/server.js';
+import { startCluster } from '../test/e2e/harness/server.js';
+import { etcdctl } from '../test/e2e/harness/etcdctl.js';
 import { connect } from '../src/client/client.js';
 
 const { values } = parseArgs({
@@ -14,19 +16,26 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
     clients: { type: 'string', default: '64' },
+    members: { type: 'string', default: '1' },
+    workloads: { type: 'string', default: 'put,range-linearizable,range-serializable' },
+    'check-perf': { type: 'string', default: '' },
     targets: { type: 'string', default: 'kvd,etcd' },
     write: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
 const durationMs = Number(values.seconds) * 1000;
-const clients = Number(values.clients);
+const clientCounts = values.clients!.split(',').map(Number);
+const members = Number(values.members);
+const workloads = values.workloads!.split(',') as Workload[];
+const perfLoads = values['check-perf'] ? values['check-perf'].split(',') : [];
 const hasEtcd = (() => { try { execSync('command -v etcd', { stdio: 'ignore', shell: '/bin/sh' }); return true; } catch { return false; } })();
 const targets = values.targets!.split(',').filter((t) => t === 'kvd' || hasEtcd) as ('kvd' | 'etcd')[];
-const workloads: Workload[] = ['put', 'range-linearizable', 'range-serializable'];
 const KEYS = 1000;
 
 const results = new Map<string, LoadResult[]>();
+interface PerfResult { throughput: number; slowestMs: number; stddevMs: number; pass: boolean }
+const perf = new Map<string, PerfResult[]>();
 
 async function prefill(endpoint: string) {
   const c = connect(endpoint);
@@ -37,20 +46,40 @@ async function prefill(endpoint: string) {
   c.close();
 }
 
+/** `etcdctl check perf` output: throughput, slowest request, standard deviation, PASS/FAIL lines. */
+async function checkPerf(endpoints: string[], load: string): Promise<PerfResult> {
+  const r = await etcdctl(endpoints.join(','), ['check', 'perf', `--load=${load}`], { timeoutMs: 180_000 });
+  const num = (re: RegExp) => Number(r.stdout.match(re)?.[1] ?? NaN);
+  return {
+    throughput: num(/Throughput is (\d+) writes\/s/),
+    slowestMs: num(/Slowest request took ([\d.]+)s/) * 1000,
+    stddevMs: num(/Stddev is ([\d.]+)s/) * 1000,
+    pass: r.code === 0 && !/FAIL/.test(r.stdout),
+  };
+}
+
+const push = <T>(m: Map<string, T[]>, key: string, v: T) => m.set(key, [...(m.get(key) ?? []), v]);
+
 for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? targets : [...targets].reverse();
   for (const kind of order) {
-    const server = await startServer({ kind });
+    const cluster = await startCluster({ kind, size: members });
     try {
-      await prefill(server.endpoint);
+      await prefill(cluster.endpoints[0]!);
       for (const workload of workloads) {
-        const r = await runLoad({ endpoint: server.endpoint, workload, clients, connections: 4, durationMs, maxRequests: 2_000_000, valueSize: 256, keySpace: KEYS });
-        const key = `${kind}|${workload}`;
-        results.set(key, [...(results.get(key) ?? []), r]);
-        console.log(`round ${round + 1} ${kind.padEnd(4)} ${workload.padEnd(19)} ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`);
+        for (const clients of clientCounts) {
+          const r = await runLoad({ endpoints: cluster.endpoints, workload, clients, connections: 4, durationMs, maxRequests: 2_000_000, valueSize: 256, keySpace: KEYS });
+          push(results, `${kind}|${workload}|${clients}`, r);
+          console.log(`round ${round + 1} ${kind.padEnd(4)} ${workload.padEnd(19)} ${String(clients).padStart(4)} clients ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`);
+        }
+      }
+      for (const load of perfLoads) {
+        const p = await checkPerf(cluster.endpoints, load);
+        push(perf, `${kind}|${load}`, p);
+        console.log(`round ${round + 1} ${kind.padEnd(4)} check perf --load=${load} ${p.throughput} writes/s, slowest ${p.slowestMs.toFixed(0)} ms, ${p.pass ? 'PASS' : 'FAIL'}`);
       }
     } finally {
-      await server.stop();
+      await cluster.stop();
     }
   }
 }
@@ -59,25 +88,39 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+const fmt = (n: number, d = 0) => (Number.isNaN(n) ? '—' : n.toFixed(d));
 
 const commit = (() => { try { return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })();
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const shape = members === 1 ? 'One member each' : `${members}-member clusters`;
 const lines = [
-  `### ${new Date().toISOString().slice(0, 10)} — commit ${commit}`,
+  `### ${new Date().toISOString().slice(0, 10)} — commit ${commit} — ${shape}`,
   '',
-  `Machine: ${machine}. One member each on loopback, ${clients} concurrent clients over 4 connections, 256-byte values, ${KEYS} keys, ${values.seconds} s per workload, ${rounds} alternating rounds; medians.`,
+  `Machine: ${machine}. ${shape} on loopback, clients spread over the members' endpoints (4+ connections), 256-byte values, ${KEYS} keys, ${values.seconds} s per run, ${rounds} alternating rounds; medians.`,
   '',
-  '| workload | kvd ops/s | kvd p50 ms | kvd p99 ms | etcd ops/s | etcd p50 ms | etcd p99 ms | kvd/etcd ops |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| workload | clients | kvd ops/s | kvd p50 ms | kvd p99 ms | etcd ops/s | etcd p50 ms | etcd p99 ms | kvd/etcd ops |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const w of workloads) {
-  const m = (kind: string, f: (r: LoadResult) => number) => {
-    const rs = results.get(`${kind}|${w}`);
-    return rs ? median(rs.map(f)) : NaN;
-  };
-  const fmt = (n: number, d = 0) => (Number.isNaN(n) ? '—' : n.toFixed(d));
-  const ratio = m('kvd', (r) => r.opsPerSec) / m('etcd', (r) => r.opsPerSec);
-  lines.push(`| ${w} | ${fmt(m('kvd', (r) => r.opsPerSec))} | ${fmt(m('kvd', (r) => r.p50Ms), 2)} | ${fmt(m('kvd', (r) => r.p99Ms), 2)} | ${fmt(m('etcd', (r) => r.opsPerSec))} | ${fmt(m('etcd', (r) => r.p50Ms), 2)} | ${fmt(m('etcd', (r) => r.p99Ms), 2)} | ${fmt(ratio, 2)} |`);
+  for (const clients of clientCounts) {
+    const m = (kind: string, f: (r: LoadResult) => number) => {
+      const rs = results.get(`${kind}|${w}|${clients}`);
+      return rs ? median(rs.map(f)) : NaN;
+    };
+    const ratio = m('kvd', (r) => r.opsPerSec) / m('etcd', (r) => r.opsPerSec);
+    lines.push(`| ${w} | ${clients} | ${fmt(m('kvd', (r) => r.opsPerSec))} | ${fmt(m('kvd', (r) => r.p50Ms), 2)} | ${fmt(m('kvd', (r) => r.p99Ms), 2)} | ${fmt(m('etcd', (r) => r.opsPerSec))} | ${fmt(m('etcd', (r) => r.p50Ms), 2)} | ${fmt(m('etcd', (r) => r.p99Ms), 2)} | ${fmt(ratio, 2)} |`);
+  }
+}
+if (perfLoads.length) {
+  lines.push('', '`etcdctl check perf` (medians; PASS counts the rounds that passed):', '', '| load | kvd writes/s | kvd slowest ms | kvd PASS | etcd writes/s | etcd slowest ms | etcd PASS | kvd/etcd |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const load of perfLoads) {
+    const p = (kind: string, f: (r: PerfResult) => number) => {
+      const rs = perf.get(`${kind}|${load}`);
+      return rs ? median(rs.map(f)) : NaN;
+    };
+    const passes = (kind: string) => `${(perf.get(`${kind}|${load}`) ?? []).filter((r) => r.pass).length}/${(perf.get(`${kind}|${load}`) ?? []).length}`;
+    lines.push(`| ${load} | ${fmt(p('kvd', (r) => r.throughput))} | ${fmt(p('kvd', (r) => r.slowestMs))} | ${passes('kvd')} | ${fmt(p('etcd', (r) => r.throughput))} | ${fmt(p('etcd', (r) => r.slowestMs))} | ${passes('etcd')} | ${fmt(p('kvd', (r) => r.throughput) / p('etcd', (r) => r.throughput), 2)} |`);
+  }
 }
 const table = lines.join('\n');
 console.log('\n' + table);
