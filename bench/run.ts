@@ -51,9 +51,9 @@ async function checkPerf(endpoints: string[], load: string): Promise<PerfResult>
   const r = await etcdctl(endpoints.join(','), ['check', 'perf', `--load=${load}`], { timeoutMs: 180_000 });
   const num = (re: RegExp) => Number(r.stdout.match(re)?.[1] ?? NaN);
   return {
-    throughput: num(/Throughput is (\d+) writes\/s/),
-    slowestMs: num(/Slowest request took ([\d.]+)s/) * 1000,
-    stddevMs: num(/Stddev is ([\d.]+)s/) * 1000,
+    throughput: num(/Throughput (?:is|too low:) (\d+) writes\/s/),
+    slowestMs: num(/Slowest request took (?:too long: )?([\d.]+)s/) * 1000,
+    stddevMs: num(/Stddev (?:is|too high:) ([\d.]+)s/) * 1000,
     pass: r.code === 0 && !/FAIL/.test(r.stdout),
   };
 }

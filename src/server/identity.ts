@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fsyncPath } from '../actors/fsync.js';
 
 const MASK_53 = (1n << 53n) - 1n;
 
@@ -67,5 +68,6 @@ export async function resolveIdentity(
   fs.fsyncSync(fd);
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+  fsyncPath(memberDir);
   return { identity, fresh: true, ...(joined ? { joined } : {}) };
 }

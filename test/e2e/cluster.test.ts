@@ -273,3 +273,21 @@ test('--auto-promote-learners promotes a learner once it has caught up', async (
     await cluster.stop();
   }
 });
+
+test('five members: with two of them killed the other three elect a leader and keep writing', async () => {
+  const cluster = await startCluster({ kind: 'kvd', size: 5 });
+  try {
+    const leader = await agreedLeader(cluster.members);
+    const killed = [leader, cluster.members.find((m) => m !== leader)!];
+    for (const m of killed) m.kill9();
+    const survivors = cluster.members.filter((m) => !killed.includes(m));
+    const newLeader = await agreedLeader(survivors);
+    assert.ok(!killed.includes(newLeader));
+    for (const m of survivors) assert.equal((await etcdctl(m.endpoint, ['put', `from/${m.name}`, 'ok', '--command-timeout=10s'])).code, 0);
+    for (const m of killed) await m.restart();
+    await converged(cluster.members);
+    for (const m of cluster.members) for (const s of survivors) assert.equal(await serializableGet(m.endpoint, `from/${s.name}`), 'ok');
+  } finally {
+    await cluster.stop();
+  }
+});

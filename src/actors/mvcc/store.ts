@@ -189,13 +189,13 @@ export class MvccStore {
     const found = [...keysAt(this.view, req.key, req.range_end, this.readRev(w))];
     const prevKvs: Uint8Array[] = [];
     for (const f of found) {
-      const prev = this.view.revision(f.at)!;
-      if (req.prev_kv) prevKvs.push(prev);
+      const prev = req.prev_kv ? this.view.revision(f.at)! : undefined;
+      if (prev) prevKvs.push(prev);
       const at = { main: w.main, sub: w.sub++, tombstone: true };
       const tomb = encodeKeyValue({ key: f.key, create_revision: 0, mod_revision: w.main, version: 0, lease: 0 });
       this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(1), tomb]));
       this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ revs: [...f.record.revs, at], create: 0, version: 0, lease: 0 }));
-      w.events.push({ type: 1, kv: tomb, ...(req.prev_kv ? { prev_kv: prev } : {}) });
+      w.events.push({ type: 1, kv: tomb, ...(prev ? { prev_kv: prev } : {}) });
     }
     return { deleted: found.length, prev_kvs: req.prev_kv ? prevKvs : undefined, revision: this.readRev(w) };
   }

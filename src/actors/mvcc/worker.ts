@@ -9,6 +9,7 @@ import { decodeProposal, type AppliedBatch } from './proposal.js';
 import { send, receive } from '../channel.js';
 import { exposeControl } from '../control.js';
 import { StatusBoard } from '../../server/status-board.js';
+import { fsyncPath } from '../fsync.js';
 import type { ApplyBatch } from '../raft/messages.js';
 import { encodeResponse } from './responses.js';
 
@@ -71,12 +72,6 @@ receive<ApplyBatch>(cfg.raftPort, (batch) => {
   send(cfg.gatewayPort, out);
 });
 
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-}
-
 const control = {
   consistentIndex: () => store.consistentIndex(),
   members: () => store.members(),
@@ -95,7 +90,7 @@ const control = {
   install: async (file: string) => {
     await store.close();
     fs.renameSync(file, path.join(cfg.dbDir, DB_FILE));
-    fsyncDir(cfg.dbDir);
+    fsyncPath(cfg.dbDir);
     store = MvccStore.open(cfg.dbDir);
     publish();
     publishSizes();

@@ -8,6 +8,7 @@
 import net from 'node:net';
 import fs from 'node:fs';
 import { FrameReader, frame } from './frames.js';
+import { fsyncPath } from '../fsync.js';
 import type { Message, SnapshotMeta } from './types.js';
 
 /** `urls`: the sender's peer URLs, so that a member that has not yet applied its addition can answer it. */
@@ -248,9 +249,7 @@ export class PeerTransport {
         out.on('error', reject);
         socket.on('close', () => received < req.size && reject(new Error('snapshot truncated')));
       });
-      const fd = fs.openSync(file, 'r');
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
+      fsyncPath(file);
       await this.events.snapshot(req.message, file);
       socket.end(frame({ ok: true } satisfies Reply));
     } catch (err) {

@@ -3,6 +3,7 @@
 // cut off, corruption anywhere else stops start-up with the file and offset.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fsyncPath } from '../fsync.js';
 import { decodeSegment, encodeRecords, RecordType, type Entry, type HardState, type WalRecord } from './records.js';
 
 export interface WalOptions { segmentBytes?: number; onTornTail?: (file: string, offset: number) => void }
@@ -14,11 +15,6 @@ const hex = (n: number) => n.toString(16).padStart(16, '0');
 const segmentName = (seq: number, firstIndex: number) => `${hex(seq)}-${hex(firstIndex)}.wal`;
 const firstIndexOf = (name: string) => Number.parseInt(name.slice(17, 33), 16);
 
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-}
 
 export class Wal {
   private fd = -1;
@@ -87,7 +83,7 @@ export class Wal {
     const fd = fs.openSync(file, 'wx+');
     fs.ftruncateSync(fd, this.segmentBytes);
     fs.fsyncSync(fd);
-    fsyncDir(this.dir);
+    fsyncPath(this.dir);
     this.fd = fd;
     this.file = file;
     this.seq = seq;
@@ -126,7 +122,7 @@ export class Wal {
       fs.rmSync(path.join(this.dir, files[i]!));
       removed.push(files[i]!);
     }
-    if (removed.length) fsyncDir(this.dir);
+    if (removed.length) fsyncPath(this.dir);
     return removed;
   }
 
