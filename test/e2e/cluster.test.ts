@@ -161,6 +161,14 @@ test('membership: a learner joins with --initial-cluster-state existing, is prom
     assert.equal(listed.length, 4);
     const m4Id = (await status(m4.endpoint)).memberId;
 
+    // Peer URLs change through raft too (here to the same URL and a second one of its own).
+    const extraURL = planned.peerURL.replace('127.0.0.1', 'localhost');
+    const update = await ctl(first, 'member', 'update', m4Id.toString(16), `--peer-urls=${planned.peerURL},${extraURL}`);
+    assert.equal(update.code, 0, update.stderr);
+    assert.match(update.stdout, /Member\s+[0-9a-f]+ updated in cluster\s+[0-9a-f]+/);
+    const updated = JSON.parse((await ctl(first, 'member', 'list', '-w', 'json')).stdout).members as { ID: number; peerURLs: string[] }[];
+    assert.deepEqual(updated.find((m) => m.ID === m4Id)?.peerURLs, [planned.peerURL, extraURL]);
+
     const leader = await agreedLeader(cluster.members);
     const move = await ctl(leader.endpoint, 'move-leader', m4Id.toString(16));
     assert.equal(move.code, 0, move.stderr);

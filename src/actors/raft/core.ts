@@ -262,7 +262,8 @@ export class RaftCore {
     this.durable = Math.min(index, this.handedOut);
     if (this.role === 'leader') {
       this.progress.get(this.cfg.id)!.match = this.durable;
-      this.maybeCommit();
+      // Followers learn the new commit index at once, not at the next heartbeat.
+      if (this.maybeCommit()) this.broadcastAppend();
     } else if (this.lead) {
       this.send({ type: 'appResp', to: this.lead, index: this.durable });
     }

@@ -100,7 +100,8 @@ function handleReady(rd: Ready): void {
     if (tail) lastWritten = { index: tail.index, term: tail.term };
     board.set('lastIndex', lastWritten.index);
     if (rd.hardState) lastHard = rd.hardState;
-    durability.wrote({ seq: ++writeSeq, ...lastWritten });
+    // A commit index alone needs no fsync of its own (it is re-learned after a crash).
+    if (mustSync) durability.wrote({ seq: ++writeSeq, ...lastWritten });
   }
   if (rd.hardState) {
     board.set('term', rd.hardState.term);

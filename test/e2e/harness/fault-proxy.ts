@@ -1,49 +1,83 @@
-// A TCP proxy in front of a listener, to cut a member's peer links in fault tests.
+// A loopback TCP proxy in front of one server, for end-to-end tests that cut the network between
+// a client and that server. Healthy, it forwards bytes both ways. Partitioned, it cuts every open
+// connection and accepts new ones without forwarding anything, as a peer behind a dead link
+// would: the client connects but never hears back.
 import net from 'node:net';
 
 export class FaultProxy {
-  private readonly sockets = new Set<net.Socket>();
+  private readonly forwarding = new Set<net.Socket>(); // both ends of every forwarded connection
+  private readonly hanging = new Set<net.Socket>(); // accepted during a partition
   private partitioned = false;
+  private closing: Promise<void> | undefined;
 
-  private constructor(private readonly server: net.Server, readonly port: number) {}
+  private constructor(
+    private readonly server: net.Server,
+    private readonly target: { host: string; port: number },
+    readonly port: number,
+  ) {
+    server.on('connection', (socket) => this.accept(socket));
+  }
 
   static async start(target: { host: string; port: number }): Promise<FaultProxy> {
-    let proxy!: FaultProxy;
-    const server = net.createServer((inbound) => proxy.accept(inbound, target));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new FaultProxy(server, (server.address() as net.AddressInfo).port);
-    return proxy;
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new FaultProxy(server, target, (server.address() as net.AddressInfo).port);
   }
 
-  private accept(inbound: net.Socket, target: { host: string; port: number }): void {
-    this.track(inbound);
-    if (this.partitioned) return void inbound.on('data', () => {}); // accepted, then silence
-    const outbound = this.track(net.connect(target));
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-    inbound.on('close', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy());
-  }
-
-  private track(s: net.Socket): net.Socket {
-    this.sockets.add(s);
-    s.on('error', () => s.destroy());
-    s.on('close', () => this.sockets.delete(s));
-    return s;
-  }
-
-  /** Cuts every open connection; new ones hang until heal(). */
+  /** Cuts every open connection and makes new ones hang (accepted, then silently dropped, no data forwarded) until heal(). */
   partition(): void {
     this.partitioned = true;
-    for (const s of this.sockets) s.destroy();
+    for (const socket of this.forwarding) socket.destroy();
   }
 
+  /**
+   * New connections are forwarded again. Connections left hanging are cut: the bytes they sent
+   * were thrown away, so their streams cannot resume, and a reset makes their clients reconnect.
+   */
   heal(): void {
     this.partitioned = false;
+    for (const socket of this.hanging) socket.destroy();
   }
 
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of [...this.forwarding, ...this.hanging]) socket.destroy();
+    });
+    return this.closing;
+  }
+
+  private accept(client: net.Socket): void {
+    // Errors end in 'close', which does the cleanup; without a listener they would be thrown.
+    client.on('error', () => {});
+    if (this.closing) {
+      client.destroy();
+      return;
+    }
+    if (this.partitioned) {
+      this.hanging.add(client);
+      client.once('close', () => this.hanging.delete(client));
+      client.resume(); // read and discard, so the client's writes neither block nor arrive
+      return;
+    }
+    const upstream = net.connect(this.target.port, this.target.host);
+    upstream.on('error', () => {});
+    for (const socket of [client, upstream]) {
+      this.forwarding.add(socket);
+      socket.once('close', () => {
+        this.forwarding.delete(socket);
+        // When one side goes, the other goes too: a half-dead connection would only mislead.
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
   }
 }
