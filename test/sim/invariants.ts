@@ -2,7 +2,7 @@
 // election safety (at most one leader per term), log matching (one entry per index and term),
 // leader completeness (a new leader holds every committed entry) and state machine safety
 // (every member applies the same entry at each index).
-import type { Entry } from '../../src/actors/raft/core.js';
+import type { Entry, Message } from '../../src/actors/raft/core.js';
 import type { SimMember } from './member.js';
 
 const fingerprint = (e: Entry) => `${e.type}:${Buffer.from(e.data).toString('base64')}`;
@@ -29,6 +29,27 @@ export class SafetyChecker {
     const known = this.committed.get(e.index);
     if (!known) this.committed.set(e.index, { term: e.term, fp });
     else if (known.term !== e.term || known.fp !== fp) throw new Error(`state machine safety: member ${member.id} applied a different entry at index ${e.index}`);
+  }
+
+  /**
+   * Checked as a member sends: a vote leaves only once its WAL records it; an acknowledgement
+   * covers only durable entries that the leader it goes to holds.
+   */
+  sending(member: SimMember, m: Message, leader: SimMember | undefined): void {
+    if (m.type === 'voteResp' && !m.reject) {
+      const hs = member.durableState(0).hardState;
+      // A later term recorded since makes the vote moot: it can never be given again.
+      if (hs.term < m.term || (hs.term === m.term && hs.vote !== m.to)) throw new Error(`durable votes: member ${member.id} granted its vote to ${m.to} in term ${m.term} before recording it`);
+    }
+    if (m.type === 'appResp' && !m.reject && m.index) {
+      const d = member.durableState(m.index);
+      if (m.index <= d.compactedTo || m.index <= member.sm.applied) return;
+      if (!d.entry) throw new Error(`sound acks: member ${member.id} acknowledged index ${m.index} it has not stored durably`);
+      const leading = leader?.up && leader.core.status().role === 'leader' && leader.core.status().term === m.term;
+      if (!leading || m.index <= leader!.snapshotIndex) return;
+      const held = leader!.log.get(m.index);
+      if (held?.term !== d.entry.term) throw new Error(`sound acks: member ${member.id} acknowledged index ${m.index} of term ${d.entry.term} to leader ${m.to}, which holds ${held ? `term ${held.term}` : 'no entry'} there`);
+    }
   }
 
   /** Called after every step with every running member. */

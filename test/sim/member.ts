@@ -46,6 +46,8 @@ export class SimMember {
   /** Every entry written (synced or not), for the leader completeness check. */
   readonly log = new Map<number, Entry>();
   snapshotIndex = 0;
+  /** fsyncs do not complete before this step (a stalled disk). */
+  stallUntil = 0;
   /** Reads confirmed by the core, waiting until applied reaches their index. */
   private parkedReads: { ctx: number; index: number }[] = [];
 
@@ -118,7 +120,7 @@ export class SimMember {
 
   /** Completes a due fsync: the covered writes become durable and held messages leave. */
   advanceClock(now: number): void {
-    if (!this.sync || this.sync.doneAt > now) return;
+    if (!this.sync || this.sync.doneAt > now || this.stallUntil > now) return;
     const upTo = this.sync.upTo;
     this.sync = undefined;
     let last: { index: number; term: number } | undefined;
@@ -130,6 +132,11 @@ export class SimMember {
     if (last && last.index && !this.opts.ackBeforeSync) this.core.persisted(last.index, last.term);
     while (this.afterSync.length && this.afterSync[0]!.seq <= upTo) for (const m of this.afterSync.shift()!.messages) this.hooks.send(this.id, m);
     if (this.writes.length) this.sync = { upTo: this.seq, doneAt: now + between(this.rand, 1, 2) };
+  }
+
+  /** What the synced WAL holds: the hard state and the entry at `index` (undefined if compacted or absent). */
+  durableState(index: number): { hardState: HardState; entry?: Entry; compactedTo: number } {
+    return { hardState: this.durable.hardState, entry: this.durable.entries.find((e) => e.index === index), compactedTo: this.durable.snapshot?.index ?? 0 };
   }
 
   private applyToDurable(w: Write): void {

@@ -32,7 +32,7 @@ test('a seed replays exactly', () => {
 
 test('the checks catch a shell that acknowledges writes before they are durable', () => {
   const failures = runSeeds(1, 400, { members: 3, steps: 600, ackBeforeSync: true });
-  assert.ok(failures.some((f) => /leader completeness|state machine safety|log matching|not linearizable/.test(f)), failures.join('\n'));
+  assert.ok(failures.some((f) => /leader completeness|state machine safety|log matching|sound acks|durable votes|not linearizable/.test(f)), failures.join('\n'));
 });
 
 test('the checks catch reads served without ReadIndex', () => {

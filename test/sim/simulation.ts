@@ -58,7 +58,10 @@ class Simulation {
     this.voters = Array.from({ length: opts.members }, (_, i) => i + 1);
     this.spare = opts.members + 1;
     const hooks = {
-      send: (from: number, m: Message) => this.net.send(this.now, from, m.to, { kind: 'raft', message: m }, { duplicable: m.type !== 'prop' }),
+      send: (from: number, m: Message) => {
+        this.safety.sending(this.members.get(from)!, m, this.members.get(m.to));
+        this.net.send(this.now, from, m.to, { kind: 'raft', message: m }, { duplicable: m.type !== 'prop' });
+      },
       sendSnapshot: (from: number, m: Message, snap: SnapshotTransfer) => {
         this.stats.snapshots++;
         this.net.send(this.now, from, m.to, { kind: 'snapshot', message: m, snap }, { duplicable: false, reported: true });
@@ -126,7 +129,9 @@ class Simulation {
     const original = this.voters.map((id) => this.members.get(id)!);
     const down = original.filter((m) => !m.up);
     if (r < 0.006 && down.length < Math.floor((this.opts.members - 1) / 2) + 1) {
-      const victim = pick(this.rand, original.filter((m) => m.up));
+      // Half of the crashes hit the leader.
+      const leader = original.find((m) => m.up && m.core.status().role === 'leader');
+      const victim = leader && chance(this.rand, 0.5) ? leader : pick(this.rand, original.filter((m) => m.up));
       if (victim) {
         victim.crash();
         this.stats.crashes++;
@@ -137,9 +142,17 @@ class Simulation {
     } else if (r < 0.015) {
       const size = between(this.rand, 1, Math.floor(this.opts.members / 2));
       const shuffled = [...this.voters].sort(() => this.rand() - 0.5);
-      this.net.partition(shuffled.slice(0, size));
+      // Half of the partitions cut the leader off, often while a follower's disk stalls, so
+      // that entries of a deposed leader are still being written when a new one takes over.
+      const leader = original.find((m) => m.up && m.core.status().role === 'leader');
+      const isolated = leader && chance(this.rand, 0.5) ? [leader.id, ...shuffled.filter((id) => id !== leader.id)].slice(0, size) : shuffled.slice(0, size);
+      this.net.partition(isolated);
+      if (chance(this.rand, 0.5)) pick(this.rand, original).stallUntil = this.now + between(this.rand, ELECTION_TICK, 6 * ELECTION_TICK);
     } else if (r < 0.02) {
       this.net.heal();
+    } else if (r < 0.023) {
+      // A stalled disk: its fsyncs hang for up to a few election timeouts while it keeps writing.
+      pick(this.rand, original).stallUntil = this.now + between(this.rand, ELECTION_TICK, 6 * ELECTION_TICK);
     }
   }
 

@@ -48,6 +48,7 @@ export class RaftCore {
   private applied = 0;
   private durable = 0;           // highest index known fsynced locally
   private handedOut = 0;         // highest index given to the shell to persist
+  private leaderMatch = { term: 0, index: 0 }; // a follower's log matches its leader's up to index, in term
   private pendingConfIndex = 0;  // a leader proposes one membership change at a time
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -264,8 +265,9 @@ export class RaftCore {
       this.progress.get(this.cfg.id)!.match = this.durable;
       // Followers learn the new commit index at once, not at the next heartbeat.
       if (this.maybeCommit()) this.broadcastAppend();
-    } else if (this.lead) {
-      this.send({ type: 'appResp', to: this.lead, index: this.durable });
+    } else if (this.lead && this.leaderMatch.term === this.term) {
+      // Beyond what an append of this term matched, a durable log may end in a deposed leader's entries.
+      this.send({ type: 'appResp', to: this.lead, index: Math.min(this.durable, this.leaderMatch.index) });
     }
   }
 
@@ -299,8 +301,11 @@ export class RaftCore {
     switch (m.type) {
       case 'vote':
       case 'preVote': {
+        // A repeated vote request gets no second grant: it would leave at once, maybe before the
+        // Ready that records the vote is durable (the first grant leaves with that Ready).
+        if (m.type === 'vote' && this.vote === m.from) return;
         const upToDate = m.logTerm! > this.lastTerm() || (m.logTerm === this.lastTerm() && m.index! >= this.lastIndex());
-        const canVote = m.type === 'preVote' ? m.term > this.term || this.lead === 0 : (this.vote === 0 || this.vote === m.from) && this.lead === 0;
+        const canVote = m.type === 'preVote' ? m.term > this.term || this.lead === 0 : this.vote === 0 && this.lead === 0;
         const grant = canVote && upToDate;
         if (grant && m.type === 'vote') {
           this.vote = m.from;
@@ -377,8 +382,15 @@ export class RaftCore {
     const firstNew = entries.findIndex((e) => this.termAt(e.index) !== e.term || e.index > this.lastIndex());
     if (firstNew >= 0) this.appendLocal(entries.slice(firstNew));
     const lastNew = prev + entries.length;
+    this.noteLeaderMatch(lastNew);
     this.commit = Math.max(this.commit, Math.min(m.commit ?? 0, lastNew));
     if (this.durable >= lastNew) this.send({ type: 'appResp', to: m.from, index: lastNew });
+  }
+
+  /** Within a term the leader's log only grows, so what matched it once keeps matching. */
+  private noteLeaderMatch(index: number): void {
+    const same = this.leaderMatch.term === this.term;
+    this.leaderMatch = { term: this.term, index: same ? Math.max(this.leaderMatch.index, index) : index };
   }
 
   /** A snapshot the shell has installed into the state machine: the log restarts after it. */
@@ -395,6 +407,7 @@ export class RaftCore {
     this.commit = this.applied = this.durable = this.handedOut = snap.index;
     this.conf = { voters: [...snap.conf.voters], learners: [...snap.conf.learners] };
     this.restored = snap;
+    this.noteLeaderMatch(snap.index);
     this.send({ type: 'appResp', to: m.from, index: snap.index });
   }
 

@@ -139,3 +139,31 @@ test('a leader ignores stale rejections', () => {
   leader.propose(bytes('more'));
   assert.ok(drain().some((m) => m.type === 'app' && m.index === last), 'it resends from its last match');
 });
+
+test('after a change of leader a follower does not acknowledge the entries of the deposed one', () => {
+  const f = new RaftCore({ id: 2, voters: [1, 2, 3], electionTick: 10, heartbeatTick: 1, random: () => 0.5 });
+  const old: Entry[] = [1, 2, 3].map((i) => ({ term: 2, index: i, type: 0, data: bytes(`old${i}`) }));
+  f.step({ type: 'app', from: 1, to: 2, term: 2, index: 0, logTerm: 0, entries: old, commit: 0 });
+  f.ready();
+  f.advance();
+  // Leader 3 takes over in term 3 (its log is shorter) before the old entries are fsynced.
+  f.step({ type: 'heartbeat', from: 3, to: 2, term: 3, commit: 0 });
+  f.ready();
+  f.advance();
+  f.persisted(3, 2);
+  const rd = f.ready();
+  const acks = (rd?.messages ?? []).filter((m) => m.type === 'appResp');
+  assert.deepEqual(acks, [], 'nothing is acknowledged to leader 3 before an append of its own matched');
+});
+
+test('a repeated vote request gets no second grant (it could leave before the vote is durable)', () => {
+  const v = new RaftCore({ id: 2, voters: [1, 2, 3], electionTick: 10, heartbeatTick: 1, random: () => 0.5 });
+  const request: Message = { type: 'vote', from: 1, to: 2, term: 1, index: 0, logTerm: 0 };
+  v.step(request);
+  const first = v.ready()!;
+  assert.equal(first.hardState?.vote, 1);
+  assert.deepEqual(first.messages.map((m) => [m.type, m.reject]), [['voteResp', false]]);
+  v.advance();
+  v.step(request);
+  assert.equal(v.ready(), null);
+});
