@@ -107,7 +107,9 @@ async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster
   let exited: Promise<void> = Promise.resolve();
 
   const launch = async () => {
-    const [cmd, argv] = opts.kind === 'kvd' ? [process.execPath, [path.join(REPO, 'bin', 'kvd'), ...args]] : ['etcd', args];
+    // KVD_NODE_ARGS passes Node options to kvd (e.g. --cpu-prof, which NODE_OPTIONS refuses).
+    const nodeArgs = process.env.KVD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const [cmd, argv] = opts.kind === 'kvd' ? [process.execPath, [...nodeArgs, path.join(REPO, 'bin', 'kvd'), ...args]] : ['etcd', args];
     const c = spawn(cmd as string, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     c.stdout!.on('data', (d) => (output += d));
