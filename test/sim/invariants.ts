@@ -31,16 +31,21 @@ export class SafetyChecker {
     else if (known.term !== e.term || known.fp !== fp) throw new Error(`state machine safety: member ${member.id} applied a different entry at index ${e.index}`);
   }
 
-  /**
-   * Checked as a member sends: a vote leaves only once its WAL records it; an acknowledgement
-   * covers only durable entries that the leader it goes to holds.
-   */
-  sending(member: SimMember, m: Message, leader: SimMember | undefined): void {
+  /** Checked as a message leaves a member: a vote only once its WAL records it. */
+  leaving(member: SimMember, m: Message): void {
     if (m.type === 'voteResp' && !m.reject) {
       const hs = member.durableState(0).hardState;
       // A later term recorded since makes the vote moot: it can never be given again.
       if (hs.term < m.term || (hs.term === m.term && hs.vote !== m.to)) throw new Error(`durable votes: member ${member.id} granted its vote to ${m.to} in term ${m.term} before recording it`);
     }
+  }
+
+  /**
+   * Checked as the core produces a message: an acknowledgement covers only durable entries
+   * that the leader it goes to holds. (It may arrive after a later leader has replaced them,
+   * which raft tolerates: it was true when made.)
+   */
+  produced(member: SimMember, m: Message, leader: SimMember | undefined): void {
     if (m.type === 'appResp' && !m.reject && m.index) {
       const d = member.durableState(m.index);
       if (m.index <= d.compactedTo || m.index <= member.sm.applied) return;

@@ -23,6 +23,8 @@ export interface MemberHooks {
   /** Entries written to this member's log (for the log matching check). */
   wrote(member: SimMember, entries: Entry[]): void;
   readState(member: SimMember, ctx: number, index: number): void;
+  /** A message as the core produced it (it may leave later). */
+  produced(member: SimMember, m: Message): void;
 }
 
 const decoder = new TextDecoder();
@@ -84,9 +86,14 @@ export class SimMember {
     this.lastWritten = tail ? { index: tail.index, term: tail.term } : { index: this.durable.snapshot?.index ?? 0, term: this.durable.snapshot?.term ?? 0 };
   }
 
-  /** Loses everything not synced; the state machine and the synced WAL stay. */
+  /**
+   * Loses what was not synced, except that a prefix of the unsynced writes may have reached
+   * the disk anyway (the kernel flushes when it likes); the state machine and the synced WAL stay.
+   */
   crash(): void {
     this.up = false;
+    const reachedDisk = between(this.rand, 0, this.writes.length);
+    for (const w of this.writes.slice(0, reachedDisk)) this.applyToDurable(w);
     this.writes = [];
     this.sync = undefined;
     this.afterSync = [];
@@ -164,7 +171,7 @@ export class SimMember {
     const mustSync = rd.entries.length > 0 || !!rd.snapshot || (!!rd.hardState && (rd.hardState.term !== this.lastHard.term || rd.hardState.vote !== this.lastHard.vote));
     if (rd.entries.length || rd.hardState || rd.snapshot) {
       if (rd.snapshot) {
-        this.lastWritten = { index: rd.snapshot.index, term: rd.snapshot.term };
+        if (rd.snapshot.index > this.lastWritten.index) this.lastWritten = { index: rd.snapshot.index, term: rd.snapshot.term };
         this.snapshotIndex = rd.snapshot.index;
         for (const i of [...this.log.keys()]) if (i <= rd.snapshot.index) this.log.delete(i);
       }
@@ -182,6 +189,7 @@ export class SimMember {
     }
     const later: Message[] = [];
     for (const m of rd.messages) {
+      this.hooks.produced(this, m);
       if (m.type === 'snap') this.hooks.sendSnapshot(this.id, m, { meta: { index: this.sm.applied, term: this.sm.appliedTerm, conf: this.sm.conf }, kv: new Map(this.sm.kv), removed: new Set(this.sm.removed) });
       else if (!mustSync || m.type === 'app' || this.opts.ackBeforeSync) this.hooks.send(this.id, m);
       else later.push(m);

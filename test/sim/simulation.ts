@@ -59,7 +59,7 @@ class Simulation {
     this.spare = opts.members + 1;
     const hooks = {
       send: (from: number, m: Message) => {
-        this.safety.sending(this.members.get(from)!, m, this.members.get(m.to));
+        this.safety.leaving(this.members.get(from)!, m);
         this.net.send(this.now, from, m.to, { kind: 'raft', message: m }, { duplicable: m.type !== 'prop' });
       },
       sendSnapshot: (from: number, m: Message, snap: SnapshotTransfer) => {
@@ -69,6 +69,7 @@ class Simulation {
       applied: (member: SimMember, e: Entry, result: unknown) => this.onApplied(member, e, result),
       wrote: (member: SimMember, entries: Entry[]) => this.safety.wrote(member, entries),
       readState: (member: SimMember, ctx: number) => this.onRead(member, ctx),
+      produced: (member: SimMember, m: Message) => this.safety.produced(member, m, this.members.get(m.to)),
     };
     const options = { electionTick: ELECTION_TICK, memoryLogMargin: between(this.rand, 5, 40), compactEvery: between(this.rand, 10, 60), ackBeforeSync: opts.ackBeforeSync };
     const bootstrap: Entry[] = this.voters.map((id, i) => ({
@@ -150,6 +151,11 @@ class Simulation {
       if (chance(this.rand, 0.5)) pick(this.rand, original).stallUntil = this.now + between(this.rand, ELECTION_TICK, 6 * ELECTION_TICK);
     } else if (r < 0.02) {
       this.net.heal();
+    } else if (r < 0.0235 && chance(this.rand, 0.1)) {
+      // A power loss: every member stops at once, each losing what it had not synced.
+      for (const m of original) if (m.up) m.crash();
+      this.stats.crashes++;
+      for (const m of original) this.failClientsOn(m.id);
     } else if (r < 0.023) {
       // A stalled disk: its fsyncs hang for up to a few election timeouts while it keeps writing.
       pick(this.rand, original).stallUntil = this.now + between(this.rand, ELECTION_TICK, 6 * ELECTION_TICK);

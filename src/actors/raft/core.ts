@@ -401,10 +401,18 @@ export class RaftCore {
       this.send({ type: 'appResp', to: m.from, index: Math.min(this.commit, this.durable) });
       return;
     }
-    this.log = [];
+    if (snap.index <= this.lastIndex() && this.termAt(snap.index) === snap.term) {
+      // Its log holds the snapshot's last entry: what follows stays (it may be acknowledged already).
+      this.log = this.slice(snap.index + 1, this.lastIndex());
+      this.durable = Math.max(this.durable, snap.index);
+      this.handedOut = Math.max(this.handedOut, snap.index);
+    } else {
+      this.log = [];
+      this.durable = this.handedOut = snap.index;
+    }
     this.offset = snap.index + 1;
     this.trimmed = { index: snap.index, term: snap.term };
-    this.commit = this.applied = this.durable = this.handedOut = snap.index;
+    this.commit = this.applied = snap.index;
     this.conf = { voters: [...snap.conf.voters], learners: [...snap.conf.learners] };
     this.restored = snap;
     this.noteLeaderMatch(snap.index);

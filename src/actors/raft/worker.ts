@@ -95,7 +95,8 @@ function handleReady(rd: Ready): void {
   const mustSync = rd.entries.length > 0 || !!rd.snapshot || (!!rd.hardState && (rd.hardState.term !== lastHard.term || rd.hardState.vote !== lastHard.vote));
   if (rd.entries.length || rd.hardState || rd.snapshot) {
     wal.append(rd.entries, rd.hardState, rd.snapshot);
-    if (rd.snapshot) lastWritten = { index: rd.snapshot.index, term: rd.snapshot.term };
+    // A restored snapshot may keep the log that follows it.
+    if (rd.snapshot && rd.snapshot.index > lastWritten.index) lastWritten = { index: rd.snapshot.index, term: rd.snapshot.term };
     const tail = rd.entries.at(-1);
     if (tail) lastWritten = { index: tail.index, term: tail.term };
     board.set('lastIndex', lastWritten.index);

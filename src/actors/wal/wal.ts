@@ -93,10 +93,12 @@ export class Wal {
 
   /**
    * Writes entries (an entry at or below the last index replaces the log from there) and the
-   * hard state; with `restored`, first a snapshot mark from which the log restarts. Not yet durable.
+   * hard state; with `restored`, first the mark of a snapshot installed in the store (replay
+   * keeps only the entries after it). Not yet durable.
    */
   append(entries: Entry[], hardState?: HardState, restored?: { index: number; term: number }): void {
-    if (restored) this.lastIndex = restored.index;
+    // A segment's name must never claim a first index below what it may hold: keep the larger.
+    if (restored) this.lastIndex = Math.max(this.lastIndex, restored.index);
     const records: WalRecord[] = restored ? [{ type: RecordType.SnapshotMark, ...restored }] : [];
     records.push(...entries.map((entry): WalRecord => ({ type: RecordType.Entry, entry })));
     if (hardState) records.push({ type: RecordType.HardState, hardState });

@@ -167,3 +167,19 @@ test('a repeated vote request gets no second grant (it could leave before the vo
   v.step(request);
   assert.equal(v.ready(), null);
 });
+
+test('a snapshot whose last entry the follower holds keeps the entries after it', () => {
+  const f = new RaftCore({ id: 2, voters: [1, 2, 3], electionTick: 10, heartbeatTick: 1, random: () => 0.5 });
+  const entries: Entry[] = [1, 2, 3, 4, 5].map((i) => ({ term: 1, index: i, type: 0, data: bytes(`e${i}`) }));
+  f.step({ type: 'app', from: 1, to: 2, term: 1, index: 0, logTerm: 0, entries, commit: 2 });
+  f.ready();
+  f.advance();
+  f.persisted(5, 1);
+  f.ready();
+  f.advance();
+  f.step({ type: 'snap', from: 1, to: 2, term: 1, snapshot: { index: 3, term: 1, conf: { voters: [1, 2, 3], learners: [] } } });
+  const rd = f.ready()!;
+  assert.equal(rd.snapshot?.index, 3);
+  assert.equal(f.status().lastIndex, 5, 'entries 4 and 5, already acknowledged, stay');
+  assert.equal(f.status().commit, 3);
+});
