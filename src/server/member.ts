@@ -349,8 +349,20 @@ export class Member {
     if (!batch) return;
     this.reads.delete(m.ctx);
     const done = () => batch.forEach((r) => r.resolve());
-    if (this.board.get('appliedIndex') >= m.index) done();
-    else this.appliedWaiters.push({ index: m.index, resolve: done });
+    if (this.board.get('appliedIndex') >= m.index) return done();
+    this.appliedWaiters.push({ index: m.index, resolve: done });
+    this.board.set('appliedWanted', Math.min(...this.appliedWaiters.map((w) => w.index)));
+    // The mvcc actor may have applied it before it saw the wish: look again.
+    this.releaseApplied(this.board.get('appliedIndex'));
+  }
+
+  /** Reads waiting for an applied index up to `applied` go on; the board keeps the next wish. */
+  private releaseApplied(applied: number): void {
+    if (!this.appliedWaiters.length) return;
+    const still = this.appliedWaiters.filter((w) => w.index > applied);
+    for (const w of this.appliedWaiters) if (w.index <= applied) w.resolve();
+    this.appliedWaiters.splice(0, this.appliedWaiters.length, ...still);
+    this.board.set('appliedWanted', still.length ? Math.min(...still.map((w) => w.index)) : 0);
   }
 
   private onApplied(m: AppliedBatch): void {
@@ -358,11 +370,7 @@ export class Member {
     for (const r of m.results) {
       this.settle(r.id, r.bytes, r.error && new EtcdError(r.error.code, r.error.message));
     }
-    if (this.appliedWaiters.length) {
-      const still = this.appliedWaiters.filter((w) => w.index > m.applied);
-      for (const w of this.appliedWaiters) if (w.index <= m.applied) w.resolve();
-      this.appliedWaiters.splice(0, this.appliedWaiters.length, ...still);
-    }
+    this.releaseApplied(m.applied);
   }
 
   private settle(id: number, bytes: Uint8Array | undefined, error: Error | undefined): void {

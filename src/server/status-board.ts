@@ -10,6 +10,7 @@ export const Slot = {
   compactRevision: 6, // mvcc actor
   dbSize: 7,          // mvcc actor
   dbSizeInUse: 8,     // mvcc actor
+  appliedWanted: 9,   // gateway: the lowest applied index a read waits for (0: none)
 } as const;
 
 export type SlotName = keyof typeof Slot;

@@ -57,7 +57,6 @@ receive<ApplyBatch>(cfg.raftPort, (batch) => {
   const membershipBefore = store.members();
   const results = store.applyBatch(items);
   publish();
-  // Sent even without results: the gateway's linearizable reads wait on the applied index.
   const out: AppliedBatch = { applied: store.consistentIndex(), revision: store.currentRevision(), results: [] };
   if (store.members() !== membershipBefore) out.membership = store.members();
   for (const w of waiting) {
@@ -69,7 +68,10 @@ receive<ApplyBatch>(cfg.raftPort, (batch) => {
       out.results.push({ id: w.id, bytes: encodeResponse(items[w.at]!.op, header, r.response) });
     }
   }
-  send(cfg.gatewayPort, out);
+  // Only a batch with results, a new membership or a read waiting for it is worth a message:
+  // the gateway reads the applied index from the board otherwise.
+  const wanted = board.get('appliedWanted');
+  if (out.results.length || out.membership || (wanted && out.applied >= wanted)) send(cfg.gatewayPort, out);
 });
 
 const control = {
