@@ -1,5 +1,8 @@
 // The client listener: @grpc/grpc-js serving kvd's services on every --listen-client-urls.
+// Connections are accepted here and handed to grpc-js through the authority front.
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { AuthorityFront } from './authority-front.js';
 import type { Member } from '../server/member.js';
 import { KV_SERVICE, kvHandlers } from './kv.js';
 import { MAINTENANCE_SERVICE, maintenanceHandlers } from './maintenance.js';
@@ -10,6 +13,7 @@ const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
 export class Gateway {
   private readonly server: grpc.Server;
+  private readonly listeners: net.Server[] = [];
 
   constructor(private readonly member: Member) {
     this.server = new grpc.Server({
@@ -24,18 +28,26 @@ export class Gateway {
 
   async listen(): Promise<string[]> {
     const bound: string[] = [];
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     for (const url of this.member.config.listenClientUrls) {
       if (url.protocol !== 'http:') throw new Error(`kvd: ${url.href}: TLS client URLs are not supported yet`);
-      const port = await new Promise<number>((resolve, reject) =>
-        this.server.bindAsync(`${url.hostname}:${url.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-      );
-      bound.push(`${url.protocol}//${url.hostname}:${port}`);
+      const listener = net.createServer((socket) => {
+        socket.setNoDelay(true);
+        injector.injectConnection(new AuthorityFront(socket));
+      });
+      await new Promise<void>((resolve, reject) => {
+        listener.once('error', reject);
+        listener.listen(Number(url.port), url.hostname.replace(/^\[|\]$/g, ''), () => resolve());
+      });
+      this.listeners.push(listener);
+      bound.push(`${url.protocol}//${url.hostname}:${(listener.address() as net.AddressInfo).port}`);
     }
     return bound;
   }
 
   /** Stops accepting calls and waits for the ones in flight (bounded), then closes. */
   async close(graceMs = 5000): Promise<void> {
+    for (const l of this.listeners) l.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

@@ -144,7 +144,8 @@ export class Member {
       const me = this.members.find((m) => m.id === this.id);
       if (me && me.name === attrs.name && me.clientURLs.join() === attrs.clientURLs.join()) return;
       try {
-        await this.changeMembership({ type: 'update', id: this.id, member: attrs });
+        // A proposal forwarded before the peer links are up is lost: retry soon, not after a request timeout.
+        await this.changeMembership({ type: 'update', id: this.id, member: attrs }, 2 * this.config.electionTimeoutMs);
         this.log.info({ 'local-member-attributes': attrs }, 'published local member to cluster');
       } catch (err) {
         this.log.debug({ error: (err as Error).message }, 'publish will be retried');
@@ -154,11 +155,11 @@ export class Member {
   }
 
   /** Proposes a membership change; resolves once applied, with the membership after it. */
-  async changeMembership(change: ConfChange): Promise<Membership> {
-    const deadline = Date.now() + this.requestTimeoutMs;
+  async changeMembership(change: ConfChange, timeoutMs = this.requestTimeoutMs): Promise<Membership> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        await this.propose({ type: 'member', change }, true);
+        await this.propose({ type: 'member', change }, true, Math.max(1, deadline - Date.now()));
         return this.membership;
       } catch (err) {
         // One membership change at a time: wait for the one in progress.
@@ -213,14 +214,14 @@ export class Member {
   }
 
   /** Proposes a write; resolves with the encoded response once it is committed and applied. */
-  propose(op: WriteOp, conf = false): Promise<Uint8Array> {
+  propose(op: WriteOp, conf = false, timeoutMs = this.requestTimeoutMs): Promise<Uint8Array> {
     const id = this.nextId++;
     const data = encodeProposal({ origin: this.id, boot: this.boot, id, op });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(Errors.timeout);
-      }, this.requestTimeoutMs);
+      }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       if (!this.proposals.length) setImmediate(() => this.flushProposals());
       this.proposals.push(conf ? { id, data, conf } : { id, data });

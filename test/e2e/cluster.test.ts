@@ -83,6 +83,11 @@ test('three members: one leader, failover after SIGKILL without losing acknowled
     const statusOut = await ctl(cluster.endpoints.join(','), 'endpoint', 'status', '-w', 'json');
     const leaders = (JSON.parse(statusOut.stdout) as { Status: { header: { member_id: number }; leader: number } }[]).filter((s) => s.Status.header.member_id === s.Status.leader);
     assert.equal(leaders.length, 1, `exactly one leader: ${statusOut.stdout}`);
+    // --cluster dials the members' client URLs, scheme included, as etcdctl does with etcd.
+    const clusterStatus = await ctl(cluster.endpoints[0]!, 'endpoint', 'status', '--cluster', '-w', 'json');
+    assert.equal(clusterStatus.code, 0, clusterStatus.stderr);
+    assert.equal((JSON.parse(clusterStatus.stdout) as unknown[]).length, 3);
+    assert.equal((await ctl(`http://${cluster.endpoints[1]}`, 'endpoint', 'hashkv')).code, 0);
 
     const oldLeader = await agreedLeader(cluster.members);
     const acked = new Map<string, string>();

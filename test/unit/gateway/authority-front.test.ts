@@ -1,0 +1,59 @@
+// The authority front: a request whose :authority carries a scheme (as etcdctl 3.4 sends it)
+// reaches the HTTP/2 server instead of being reset, on every request of the connection; any
+// other connection passes untouched.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { AuthorityFront } from '../../../src/gateway/authority-front.js';
+
+async function withServer(fn: (port: number, seen: string[]) => Promise<void>): Promise<void> {
+  const seen: string[] = [];
+  const h2 = http2.createServer();
+  h2.on('stream', (stream, headers) => {
+    seen.push(String(headers[':authority']));
+    stream.respond({ ':status': 200 });
+    stream.end(String(headers[':path']));
+  });
+  const front = net.createServer((socket) => h2.emit('connection', new AuthorityFront(socket)));
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+  try {
+    await fn((front.address() as net.AddressInfo).port, seen);
+  } finally {
+    front.close();
+    h2.close();
+  }
+}
+
+async function requests(port: number, authority: string, paths: string[]): Promise<string[]> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    const bodies: string[] = [];
+    for (const path of paths) {
+      bodies.push(await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': path, ':authority': authority, 'x-big': 'v'.repeat(20_000) });
+        let body = '';
+        req.on('data', (d) => (body += d));
+        req.on('end', () => resolve(body));
+        req.on('error', reject);
+        req.end('payload');
+      }));
+    }
+    return bodies;
+  } finally {
+    session.close();
+  }
+}
+
+test('requests with a scheme in :authority are served, on every request of the connection', () =>
+  withServer(async (port, seen) => {
+    const paths = ['/a', '/b', '/c'];
+    assert.deepEqual(await requests(port, `http://127.0.0.1:${port}`, paths), paths);
+    assert.deepEqual(seen, ['kvd', 'kvd', 'kvd']);
+  }));
+
+test('other connections pass untouched', () =>
+  withServer(async (port, seen) => {
+    assert.deepEqual(await requests(port, `127.0.0.1:${port}`, ['/x', '/y']), ['/x', '/y']);
+    assert.deepEqual(seen, [`127.0.0.1:${port}`, `127.0.0.1:${port}`]);
+  }));
