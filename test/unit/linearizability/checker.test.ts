@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLinearizable, formatHistory, type Operation } from '../../support/linearizability.js';
+import { seeded } from '../../sim/prng.js';
 
 const put = (client: number, call: number, ret: number, key: string, value: string): Operation => ({ client, call, ret, input: { op: 'put', key, value }, ...(ret === Infinity ? {} : { output: {} }) });
 const get = (client: number, call: number, ret: number, key: string, value: string | null): Operation => ({ client, call, ret, input: { op: 'get', key }, output: { value } });
@@ -58,16 +59,6 @@ test('keys are independent', () => {
   assert.equal(r.result, 'illegal');
   assert.match(formatHistory((r as { ops: Operation[] }).ops), /get\(b\) → "1"/);
 });
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Concurrent clients on a real register: each op takes effect at a random instant inside its interval. */
 function realHistory(seed: number, clients: number, opsPerClient: number, keys: number): Operation[] {
