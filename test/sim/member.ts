@@ -6,6 +6,8 @@
 import { RaftCore, EntryType, type Entry, type HardState, type Message, type Ready, type SnapshotMeta } from '../../src/actors/raft/core.js';
 import { applyConfChange, confChangeOf, type ConfState } from '../../src/actors/raft/confchange.js';
 import type { Rand } from './prng.js';
+import { replayRecord, type Replayed } from '../../src/actors/wal/wal.js';
+import { RecordType } from '../../src/actors/wal/records.js';
 import { between } from './prng.js';
 
 export interface StateMachine { kv: Map<string, string>; applied: number; appliedTerm: number; conf: ConfState; removed: Set<number> }
@@ -38,7 +40,7 @@ export class SimMember {
   core!: RaftCore;
   sm: StateMachine;
   /** The synced WAL. */
-  private durable: { hardState: HardState; entries: Entry[]; snapshot?: { index: number; term: number } } = { hardState: { term: 0, vote: 0, commit: 0 }, entries: [] };
+  private durable: Replayed = { hardState: { term: 0, vote: 0, commit: 0 }, entries: [] };
   private writes: Write[] = [];
   private seq = 0;
   private sync?: { upTo: number; doneAt: number };
@@ -146,19 +148,11 @@ export class SimMember {
     return { hardState: this.durable.hardState, entry: this.durable.entries.find((e) => e.index === index), compactedTo: this.durable.snapshot?.index ?? 0 };
   }
 
+  /** The records the real WAL writes for `w`, replayed as its start-up does. */
   private applyToDurable(w: Write): void {
-    const d = this.durable;
-    if (w.restored) {
-      d.snapshot = { index: w.restored.index, term: w.restored.term };
-      d.entries = d.entries.filter((e) => e.index > w.restored!.index);
-    }
-    for (const e of w.entries) {
-      const first = d.entries[0]?.index ?? e.index;
-      if (e.index < first) d.entries = [];
-      else d.entries.length = Math.min(d.entries.length, e.index - first);
-      d.entries.push(e);
-    }
-    if (w.hardState) d.hardState = w.hardState;
+    if (w.restored) replayRecord(this.durable, { type: RecordType.SnapshotMark, index: w.restored.index, term: w.restored.term });
+    for (const entry of w.entries) replayRecord(this.durable, { type: RecordType.Entry, entry });
+    if (w.hardState) replayRecord(this.durable, { type: RecordType.HardState, hardState: w.hardState });
   }
 
   /** Handles every Ready the core has. */
@@ -242,8 +236,6 @@ export class SimMember {
     if (this.sm.applied - (d.snapshot?.index ?? 0) < this.opts.compactEvery) return;
     const upTo = Math.min(this.sm.applied, d.entries.at(-1)?.index ?? 0);
     const at = d.entries.find((e) => e.index === upTo);
-    if (!at) return;
-    d.snapshot = { index: at.index, term: at.term };
-    d.entries = d.entries.filter((e) => e.index > upTo);
+    if (at) replayRecord(d, { type: RecordType.SnapshotMark, index: at.index, term: at.term });
   }
 }

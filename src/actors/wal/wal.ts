@@ -39,7 +39,7 @@ export class Wal {
         const offset = decoded.kind === 'corrupt' ? decoded.offset : decoded.end;
         throw new Error(`wal: corrupt record in ${file} at offset ${offset}`);
       }
-      for (const r of decoded.records) apply(replayed, r);
+      for (const r of decoded.records) replayRecord(replayed, r);
       if (isLast) {
         if (decoded.kind === 'torn') {
           opts.onTornTail?.(file, decoded.end);
@@ -156,7 +156,8 @@ export class Wal {
   }
 }
 
-function apply(out: Replayed, r: WalRecord): void {
+/** Replays one record onto what the records before it built (also the simulation's WAL model). */
+export function replayRecord(out: Replayed, r: WalRecord): void {
   if (r.type === RecordType.Entry) {
     const first = out.entries[0]?.index ?? r.entry.index;
     if (r.entry.index < first) out.entries = [];
