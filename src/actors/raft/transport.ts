@@ -151,30 +151,10 @@ export class PeerTransport {
   sendSnapshot(message: Message & { snapshot: SnapshotMeta }, file: string): Promise<void> {
     const peer = this.outbound.get(message.to)?.peer;
     if (!peer) return Promise.reject(new Error('unknown peer'));
-    const url = new URL(peer.peerURLs[0]!);
     const size = fs.statSync(file).size;
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: url.hostname, port: Number(url.port) });
-      const reader = new FrameReader();
-      socket.on('connect', () => {
-        socket.write(frame({ snapshot: { cluster: this.clusterId, from: this.id, to: peer.id, urls: this.urls, message, size } } satisfies Inbound));
-        fs.createReadStream(file).pipe(socket, { end: false });
-      });
-      socket.on('data', (chunk) => {
-        try {
-          reader.push(chunk, (value) => {
-            const reply = value as Reply;
-            if ('ok' in reply) resolve();
-            else reject(new Error('error' in reply ? reply.error : 'unexpected reply'));
-            socket.destroy();
-          });
-        } catch (err) {
-          reject(err as Error);
-          socket.destroy();
-        }
-      });
-      socket.on('error', reject);
-      socket.on('close', () => reject(new Error('connection closed')));
+    const header: Inbound = { snapshot: { cluster: this.clusterId, from: this.id, to: peer.id, urls: this.urls, message, size } };
+    return exchange(new URL(peer.peerURLs[0]!), header, (socket) => fs.createReadStream(file).pipe(socket, { end: false })).then((reply) => {
+      if (!('ok' in reply)) throw new Error('error' in reply ? reply.error : 'unexpected reply');
     });
   }
 
@@ -272,27 +252,41 @@ export class PeerTransport {
 export async function fetchMembers(urls: string[], peerURLs: string[]): Promise<{ members: PeerInfo[]; cluster: number }> {
   let lastError: Error = new Error('no peer URLs to ask');
   for (const u of urls) {
-    const url = new URL(u);
     try {
-      return await new Promise((resolve, reject) => {
-        const socket = net.connect({ host: url.hostname, port: Number(url.port) });
-        const reader = new FrameReader();
-        socket.setTimeout(2000, () => socket.destroy(new Error('timed out')));
-        socket.on('connect', () => socket.write(frame({ join: { peerURLs } } satisfies Inbound)));
-        socket.on('data', (chunk) => reader.push(chunk, (v) => {
-          const reply = v as Reply;
-          if ('members' in reply) resolve(reply);
-          else reject(new Error('unexpected reply'));
-          socket.destroy();
-        }));
-        socket.on('error', reject);
-        socket.on('close', () => reject(new Error('connection closed')));
-      });
+      const reply = await exchange(new URL(u), { join: { peerURLs } }, undefined, 2000);
+      if ('members' in reply) return reply;
+      lastError = new Error('unexpected reply');
     } catch (err) {
       lastError = err as Error;
     }
   }
   throw lastError;
+}
+
+/** A one-off connection to a peer: the first frame (then `body`, if any), and the one reply frame. */
+function exchange(url: URL, first: Inbound, body?: (socket: net.Socket) => void, timeoutMs?: number): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    const reader = new FrameReader();
+    if (timeoutMs) socket.setTimeout(timeoutMs, () => socket.destroy(new Error('timed out')));
+    socket.on('connect', () => {
+      socket.write(frame(first));
+      body?.(socket);
+    });
+    socket.on('data', (chunk) => {
+      try {
+        reader.push(chunk, (value) => {
+          resolve(value as Reply);
+          socket.destroy();
+        });
+      } catch (err) {
+        reject(err as Error);
+        socket.destroy();
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error('connection closed')));
+  });
 }
 
 const hex = (id: number) => id.toString(16);
