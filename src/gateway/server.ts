@@ -7,6 +7,7 @@ import type { Member } from '../server/member.js';
 import { KV_SERVICE, kvHandlers } from './kv.js';
 import { MAINTENANCE_SERVICE, maintenanceHandlers } from './maintenance.js';
 import { CLUSTER_SERVICE, clusterHandlers } from './cluster.js';
+import { WATCH_SERVICE, WatchStreams } from './watch.js';
 
 // etcd accepts messages up to --max-request-bytes plus this allowance for gRPC framing.
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -14,6 +15,7 @@ const GRPC_OVERHEAD_BYTES = 512 * 1024;
 export class Gateway {
   private readonly server: grpc.Server;
   private readonly listeners: net.Server[] = [];
+  private readonly watches: WatchStreams;
 
   constructor(private readonly member: Member) {
     this.server = new grpc.Server({
@@ -24,6 +26,8 @@ export class Gateway {
     this.server.addService(KV_SERVICE, kvHandlers(member));
     this.server.addService(MAINTENANCE_SERVICE, maintenanceHandlers(member));
     this.server.addService(CLUSTER_SERVICE, clusterHandlers(member));
+    this.watches = new WatchStreams(member.watchPort);
+    this.server.addService(WATCH_SERVICE, this.watches.handlers());
   }
 
   async listen(): Promise<string[]> {
@@ -48,6 +52,7 @@ export class Gateway {
   /** Stops accepting calls and waits for the ones in flight (bounded), then closes. */
   async close(graceMs = 5000): Promise<void> {
     for (const l of this.listeners) l.close();
+    this.watches.endAll();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from './logger.js';
 
-type Kind = 'string' | 'number' | 'boolean';
+type Kind = 'string' | 'number' | 'boolean' | 'duration';
 interface FlagSpec { kind: Kind; default: string | number | boolean; help: string }
 
 const FLAGS = {
@@ -27,6 +27,8 @@ const FLAGS = {
   'pre-vote': { kind: 'boolean', default: true, help: 'Enable to run an additional Raft election phase.' },
   'strict-reconfig-check': { kind: 'boolean', default: true, help: 'Reject reconfiguration requests that would cause quorum loss.' },
   'auto-promote-learners': { kind: 'boolean', default: false, help: 'Promote a learner to voting member once it has caught up with the leader.' },
+  'experimental-watch-progress-notify-interval': { kind: 'duration', default: '10m', help: 'Duration of periodic watch progress notifications.' },
+  'watch-stream-buffer-bytes': { kind: 'number', default: 4 * 1024 * 1024, help: 'Unsent watch response bytes a client stream may hold before its watchers catch up from history instead.' },
   'log-level': { kind: 'string', default: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -53,6 +55,8 @@ export interface Config {
   preVote: boolean;
   strictReconfigCheck: boolean;
   autoPromoteLearners: boolean;
+  watchProgressNotifyIntervalMs: number;
+  watchStreamBufferBytes: number;
   logLevel: string;
 }
 
@@ -88,6 +92,16 @@ function parseInitialCluster(value: string): Map<string, string[]> {
   return members;
 }
 
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration ("10m", "1m30s", "250ms") in milliseconds, or undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
+}
+
 export function usage(): string {
   const lines = ['Usage: kvd [flags]', '', 'Flags (each also as an ETCD_<NAME> environment variable):'];
   for (const [flag, spec] of Object.entries(FLAGS)) {
@@ -117,7 +131,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const raw = (flag: FlagName): string | number | boolean => {
     const spec: FlagSpec = FLAGS[flag];
     const given = values[flag] ?? env[envName(flag)];
-    if (given === undefined) return spec.default;
+    if (given === undefined) return spec.kind === 'duration' ? parseDuration(spec.default as string)! : spec.default;
     if (spec.kind === 'boolean') {
       if (given === 'true' || given === '1') return true;
       if (given === 'false' || given === '0') return false;
@@ -127,6 +141,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       const n = Number(given);
       if (!Number.isFinite(n) || n < 0) throw new ConfigError(`invalid value "${given}" for flag -${flag}: parse error`);
       return n;
+    }
+    if (spec.kind === 'duration') {
+      const ms = parseDuration(String(given));
+      if (ms === undefined) throw new ConfigError(`invalid value "${given}" for flag -${flag}: parse error`);
+      return ms;
     }
     return String(given);
   };
@@ -176,6 +195,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       preVote: bool('pre-vote'),
       strictReconfigCheck: bool('strict-reconfig-check'),
       autoPromoteLearners: bool('auto-promote-learners'),
+      watchProgressNotifyIntervalMs: num('experimental-watch-progress-notify-interval'),
+      watchStreamBufferBytes: num('watch-stream-buffer-bytes'),
       logLevel,
     },
   };

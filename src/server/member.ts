@@ -1,5 +1,5 @@
 // One kvd member on this process: starts the actors (mvcc, raft with its WAL and peer
-// transport, and the reader pool), wires their direct channels and offers the gateway its
+// transport, watch, and the reader pool), wires their direct channels and offers the gateway its
 // paths: propose a write or a membership change, wait for a linearizable read point, range in
 // the reader pool, move the leadership. It also runs the control-plane errands the raft actor
 // asks for: copying and installing store snapshots.
@@ -12,6 +12,7 @@ import { send, receive } from '../actors/channel.js';
 import { connectControl, type Remote } from '../actors/control.js';
 import type { RaftControl, RaftWorkerData } from '../actors/raft/worker.js';
 import type { MvccControl, MvccWorkerData } from '../actors/mvcc/worker.js';
+import type { WatchControl, WatchWorkerData } from '../actors/watch/worker.js';
 import type { GatewayToRaft, RaftToGateway } from '../actors/raft/messages.js';
 import { encodeProposal, type AppliedBatch } from '../actors/mvcc/proposal.js';
 import type { WriteOp } from '../actors/mvcc/store.js';
@@ -29,6 +30,9 @@ interface Pending { resolve: (bytes: Uint8Array) => void; reject: (err: Error) =
 
 /** A leader refused a second membership change while one is in progress. */
 const PENDING_CONF = new Error('a membership change is in progress');
+
+/** History a watcher catching up reads in one step of the watch actor. */
+const WATCH_CATCH_UP_BYTES = 1024 * 1024;
 
 const actorUrl = (rel: string) => new URL(`../actors/${rel}`, import.meta.url);
 
@@ -57,6 +61,9 @@ export class Member {
   private raftPort!: MessagePort;
   private raft!: Remote<RaftControl>;
   mvcc!: Remote<MvccControl>;
+  private watch!: Remote<WatchControl>;
+  /** The gateway's channel to the watch actor. */
+  watchPort!: MessagePort;
   private readers!: Piscina;
   private readersPaused: Promise<void> = Promise.resolve();
   /** How long a request may wait for consensus (etcd: 5 s + 2 election timeouts). */
@@ -89,13 +96,23 @@ export class Member {
     const raftGateway = new MessageChannel();
     const raftMvcc = new MessageChannel();
     const mvccGateway = new MessageChannel();
+    const mvccWatch = new MessageChannel();
+    const watchGateway = new MessageChannel();
 
     const mvccData: MvccWorkerData = {
       dbDir: this.dbDir, memberId: this.id, clusterId: this.clusterId, boot: this.boot,
-      board: this.board.buffer, raftPort: raftMvcc.port2, gatewayPort: mvccGateway.port1,
+      board: this.board.buffer, raftPort: raftMvcc.port2, gatewayPort: mvccGateway.port1, watchPort: mvccWatch.port1,
     };
-    const mvccWorker = this.spawn('mvcc/worker.js', mvccData, [raftMvcc.port2, mvccGateway.port1]);
+    const mvccWorker = this.spawn('mvcc/worker.js', mvccData, [raftMvcc.port2, mvccGateway.port1, mvccWatch.port1]);
     this.mvcc = connectControl<MvccControl>(mvccWorker);
+    const watchData: WatchWorkerData = {
+      dbDir: this.dbDir, memberId: this.id, clusterId: this.clusterId, board: this.board.buffer,
+      mvccPort: mvccWatch.port2, gatewayPort: watchGateway.port1,
+      limits: { streamBufferBytes: this.config.watchStreamBufferBytes, maxResponseBytes: this.config.maxRequestBytes, catchUpBytes: WATCH_CATCH_UP_BYTES },
+      progressIntervalMs: this.config.watchProgressNotifyIntervalMs,
+    };
+    this.watch = connectControl<WatchControl>(this.spawn('watch/worker.js', watchData, [mvccWatch.port2, watchGateway.port1]));
+    this.watchPort = watchGateway.port2;
     const applied = await this.mvcc.consistentIndex();
     this.membership = await this.mvcc.members();
 
@@ -272,14 +289,16 @@ export class Member {
 
   /** Rewrites the database compactly. */
   defragment(): Promise<void> {
-    return this.withReadersClosed(() => this.mvcc.defragment());
+    return this.withReadersClosed(() => this.mvcc.defragment(), false);
   }
 
   /**
    * Runs `replace` (which swaps the database file) while no reader holds the old file: reads
-   * wait while the pool is replaced by one on the new file; writes queue in the mvcc actor.
+   * wait while the pool is replaced by one on the new file; writes queue in the mvcc actor;
+   * watch requests wait in the watch actor. `changed`: the new file holds other data, so
+   * watchers re-read what they need from it.
    */
-  private async withReadersClosed<T>(replace: () => Promise<T>): Promise<T> {
+  private async withReadersClosed<T>(replace: () => Promise<T>, changed: boolean): Promise<T> {
     let resume!: () => void;
     const previous = this.readersPaused;
     this.readersPaused = new Promise<void>((r) => (resume = r));
@@ -287,9 +306,11 @@ export class Member {
     try {
       await this.readers.close();
       await closeReaders();
+      await this.watch.closeHistory();
       return await replace();
     } finally {
       this.readers = this.startReaders();
+      await this.watch.reopenHistory(changed);
       resume();
     }
   }
@@ -337,7 +358,7 @@ export class Member {
 
   private async installSnapshot(req: number, file: string): Promise<void> {
     try {
-      const s = await this.withReadersClosed(() => this.mvcc.install(file));
+      const s = await this.withReadersClosed(() => this.mvcc.install(file), true);
       this.membership = s.membership;
       send(this.raftPort, { t: 'snapshotInstalled', req, membership: s.membership } satisfies GatewayToRaft);
     } catch (err) {

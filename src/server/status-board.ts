@@ -11,6 +11,7 @@ export const Slot = {
   dbSize: 7,          // mvcc actor
   dbSizeInUse: 8,     // mvcc actor
   appliedWanted: 9,   // gateway: the lowest applied index a read waits for (0: none)
+  watching: 10,       // watch actor: 1 while any watcher exists (the mvcc actor sends events only then)
 } as const;
 
 export type SlotName = keyof typeof Slot;

@@ -17,3 +17,15 @@ export function withoutValue(bytes: Uint8Array): Buffer {
   const kv = decodeKeyValue(bytes);
   return encodeKeyValue({ key: kv.key, create_revision: kv.create_revision, mod_revision: kv.mod_revision, version: kv.version, lease: kv.lease });
 }
+
+/** The key of encoded KeyValue bytes without decoding them: field 1 comes first (tag, varint length, bytes). */
+export function keyOfKeyValue(kv: Uint8Array): Uint8Array {
+  let len = 0, shift = 0, at = 1;
+  for (;;) {
+    const b = kv[at++]!;
+    len |= (b & 0x7f) << shift;
+    if (b < 0x80) break;
+    shift += 7;
+  }
+  return kv.subarray(at, at + len);
+}

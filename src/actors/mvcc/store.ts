@@ -25,6 +25,7 @@ export type WriteOp =
   | { type: 'member'; change: ConfChange }
   | { type: 'noop' };
 
+/** A change for watchers: the new KeyValue (a tombstone for a delete) and the one it replaced. */
 export interface WatchEvent { type: 0 | 1; kv: Uint8Array; prev_kv?: Uint8Array }
 export type ApplyResult = { revision: number; response: any; events: WatchEvent[] } | { error: MvccError };
 
@@ -181,7 +182,7 @@ export class MvccStore {
       lease: req.ignore_lease ? prevKv?.lease ?? 0 : req.lease || 0,
     };
     this.dbs.index.putSync(key, encodeIndex(next));
-    w.events.push({ type: 0, kv, ...(req.prev_kv && prev ? { prev_kv: prev } : {}) });
+    w.events.push({ type: 0, kv, ...(prev ? { prev_kv: prev } : {}) });
     return { prev_kv: req.prev_kv ? prev : undefined, revision: w.main };
   }
 
@@ -189,13 +190,14 @@ export class MvccStore {
     const found = [...keysAt(this.view, req.key, req.range_end, this.readRev(w))];
     const prevKvs: Uint8Array[] = [];
     for (const f of found) {
-      const prev = req.prev_kv ? this.view.revision(f.at)! : undefined;
-      if (prev) prevKvs.push(prev);
+      // Read even when the request does not ask: watchers may want it.
+      const prev = this.view.revision(f.at)!;
+      if (req.prev_kv) prevKvs.push(prev);
       const at = { main: w.main, sub: w.sub++, tombstone: true };
       const tomb = encodeKeyValue({ key: f.key, create_revision: 0, mod_revision: w.main, version: 0, lease: 0 });
       this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(1), tomb]));
       this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ revs: [...f.record.revs, at], create: 0, version: 0, lease: 0 }));
-      w.events.push({ type: 1, kv: tomb, ...(prev ? { prev_kv: prev } : {}) });
+      w.events.push({ type: 1, kv: tomb, prev_kv: prev });
     }
     return { deleted: found.length, prev_kvs: req.prev_kv ? prevKvs : undefined, revision: this.readRev(w) };
   }

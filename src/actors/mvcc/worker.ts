@@ -1,6 +1,7 @@
 // The mvcc actor: the only LMDB writer. It applies committed entries in log order, many per
-// LMDB transaction, publishes applied index and revision on the status board, and sends the
-// proposing gateway its already-encoded responses.
+// LMDB transaction, publishes applied index and revision on the status board, sends the
+// proposing gateway its already-encoded responses and, while anyone watches, the watch actor
+// the events.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,8 @@ import { StatusBoard } from '../../server/status-board.js';
 import { fsyncPath } from '../fsync.js';
 import type { ApplyBatch } from '../raft/messages.js';
 import { encodeResponse } from './responses.js';
+import type { AppliedEvents } from '../watch/messages.js';
+import type { RevisionEvents } from '../watch/core.js';
 
 export interface MvccWorkerData {
   dbDir: string;
@@ -21,6 +24,7 @@ export interface MvccWorkerData {
   board: SharedArrayBuffer;
   raftPort: MessagePort;
   gatewayPort: MessagePort;
+  watchPort: MessagePort;
 }
 
 const cfg = workerData as MvccWorkerData;
@@ -57,6 +61,7 @@ receive<ApplyBatch>(cfg.raftPort, (batch) => {
   const membershipBefore = store.members();
   const results = store.applyBatch(items);
   publish();
+  if (board.get('watching')) sendEvents(results);
   const out: AppliedBatch = { applied: store.consistentIndex(), revision: store.currentRevision(), results: [] };
   if (store.members() !== membershipBefore) out.membership = store.members();
   for (const w of waiting) {
@@ -73,6 +78,13 @@ receive<ApplyBatch>(cfg.raftPort, (batch) => {
   const wanted = board.get('appliedWanted');
   if (out.results.length || out.membership || (wanted && out.applied >= wanted)) send(cfg.gatewayPort, out);
 });
+
+/** The watch actor gets every revision's events once it is committed (it reads the store for more). */
+function sendEvents(results: (ApplyResult | undefined)[]): void {
+  const revisions: RevisionEvents[] = [];
+  for (const r of results) if (r && !('error' in r) && r.events.length) revisions.push({ rev: r.revision, events: r.events });
+  if (revisions.length) send(cfg.watchPort, { revisions } satisfies AppliedEvents);
+}
 
 const control = {
   consistentIndex: () => store.consistentIndex(),

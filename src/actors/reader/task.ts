@@ -3,6 +3,7 @@
 import { openDatabases, viewOf, type Databases } from '../mvcc/store.js';
 import { range } from '../mvcc/range.js';
 import { MvccError } from '../mvcc/errors.js';
+import { keyOfKeyValue } from '../mvcc/keyvalue.js';
 import { encodeRangeResponse, type Header } from '../../protocol/encode.js';
 
 export interface RangeTask {
@@ -40,7 +41,7 @@ export default function rangeTask(task: RangeTask): RangeTaskResult {
     const continued = task.page?.continued;
     const bytes = encodeRangeResponse(continued ? undefined : { ...task.header, revision: out.revision }, { kvs: out.kvs, more: out.more, count: continued ? 0 : out.count });
     const last = out.kvs.at(-1);
-    return { bytes, revision: task.req.revision > 0 ? task.req.revision : out.revision, more: out.more, keys: out.kvs.length, lastKey: task.page && last ? keyOf(last) : undefined };
+    return { bytes, revision: task.req.revision > 0 ? task.req.revision : out.revision, more: out.more, keys: out.kvs.length, lastKey: task.page && last ? keyOfKeyValue(last) : undefined };
   } catch (err) {
     if (err instanceof MvccError) return { error: { code: err.code, message: err.message } };
     throw err;
@@ -49,16 +50,4 @@ export default function rangeTask(task: RangeTask): RangeTaskResult {
     // Release the snapshot now: an idle reader holding it would keep LMDB from reusing pages.
     dbs.root.resetReadTxn();
   }
-}
-
-// The key is field 1 of the stored KeyValue: tag, varint length, bytes.
-function keyOf(kv: Uint8Array): Uint8Array {
-  let len = 0, shift = 0, at = 1;
-  for (;;) {
-    const b = kv[at++]!;
-    len |= (b & 0x7f) << shift;
-    if (b < 0x80) break;
-    shift += 7;
-  }
-  return kv.subarray(at, at + len);
 }

@@ -2,7 +2,13 @@
 // terms and indexes, server versions, database sizes, hashes, ports and etcdctl's own log
 // lines. Keys, values, revisions, counts, flags and error texts are compared as they are.
 
-export interface Step { args: string[]; stdin?: string; loose?: boolean }
+export interface Step {
+  args: string[];
+  stdin?: string;
+  loose?: boolean;
+  /** A command that runs until stopped (watch): these steps run while it does, then it is interrupted. */
+  during?: Step[];
+}
 
 const ID_FIELDS = /"(cluster_id|member_id|raft_term|ID|leader|raftIndex|raftTerm|raftAppliedIndex|dbSize|dbSizeInUse|hash)":\s*\d+/g;
 const FIELD_LINES = /^"(ClusterID|MemberID|RaftTerm)" : \d+$/gm;

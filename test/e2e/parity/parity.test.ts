@@ -5,10 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
 import { startServer, type ServerKind } from '../harness/server.js';
-import { etcdctl } from '../harness/etcdctl.js';
+import { etcdctl, startEtcdctl, type CtlResult, type RunningCtl } from '../harness/etcdctl.js';
 import fs from 'node:fs';
 import { SCENARIOS, SNAPSHOT_FILE } from './scenarios.js';
-import { errorLines, normalize } from './normalize.js';
+import { errorLines, normalize, type Step } from './normalize.js';
+
+/** Time a background etcdctl gets to connect and create its watch before the writes start. */
+const WATCH_READY_MS = 1000;
 
 const targets = (process.env.KVD_PARITY_TARGETS ?? 'etcd,kvd').split(',') as [ServerKind, ServerKind];
 
@@ -20,14 +23,37 @@ function requireEtcd(): void {
   }
 }
 
-async function runScenario(kind: ServerKind, steps: (typeof SCENARIOS)[string]) {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Until its output has not changed for a while (bounded). */
+async function settled(ctl: RunningCtl): Promise<void> {
+  for (let quiet = 0, last = '', waited = 0; quiet < 3 && waited < 50; waited++) {
+    await sleep(200);
+    quiet = ctl.stdout() === last ? quiet + 1 : 0;
+    last = ctl.stdout();
+  }
+}
+
+async function runSteps(endpoint: string, steps: Step[], outputs: string[]): Promise<void> {
+  for (const step of steps) {
+    let r: CtlResult;
+    if (step.during) {
+      const ctl = startEtcdctl(endpoint, step.args);
+      if (step.stdin) ctl.write(step.stdin);
+      await sleep(WATCH_READY_MS);
+      await runSteps(endpoint, step.during, outputs);
+      await settled(ctl);
+      r = await ctl.stop();
+    } else r = await etcdctl(endpoint, step.args, { stdin: step.stdin });
+    outputs.push([`$ etcdctl ${step.args.join(' ')}`, `exit ${r.code}`, normalize(r.stdout, endpoint, step), normalize(errorLines(r.stderr), endpoint, step)].join('\n'));
+  }
+}
+
+async function runScenario(kind: ServerKind, steps: Step[]) {
   const server = await startServer({ kind });
   try {
     const outputs: string[] = [];
-    for (const step of steps) {
-      const r = await etcdctl(server.endpoint, step.args, { stdin: step.stdin });
-      outputs.push([`$ etcdctl ${step.args.join(' ')}`, `exit ${r.code}`, normalize(r.stdout, server.endpoint, step), normalize(errorLines(r.stderr), server.endpoint, step)].join('\n'));
-    }
+    await runSteps(server.endpoint, steps, outputs);
     return outputs;
   } finally {
     await server.stop();
@@ -39,6 +65,7 @@ for (const [name, steps] of Object.entries(SCENARIOS)) {
   test(`etcdctl parity: ${name}`, async () => {
     requireEtcd();
     const [a, b] = [await runScenario(targets[0], steps), await runScenario(targets[1], steps)];
-    for (let i = 0; i < steps.length; i++) assert.equal(b[i], a[i], `step ${i + 1} differs (${targets[1]} vs ${targets[0]})`);
+    assert.equal(b.length, a.length);
+    for (let i = 0; i < a.length; i++) assert.equal(b[i], a[i], `output ${i + 1} differs (${targets[1]} vs ${targets[0]})`);
   });
 }

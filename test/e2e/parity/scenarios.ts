@@ -9,7 +9,34 @@ export const SNAPSHOT_FILE = path.join(os.tmpdir(), `kvd-parity-${process.pid}.d
 const s = (...args: string[]): Step => ({ args });
 const txn = (stdin: string, ...args: string[]): Step => ({ args: ['txn', ...args], stdin });
 
+const watch = (args: string[], during: Step[], stdin?: string): Step => ({ args: ['watch', ...args], during, ...(stdin ? { stdin } : {}) });
+const echoEvent = 'echo "$ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY=$ETCD_WATCH_VALUE rev=$ETCD_WATCH_REVISION"';
+
 export const SCENARIOS: Record<string, Step[]> = {
+  'watch live': [
+    s('put', 'foo', '0'),
+    watch(['foo'], [s('put', 'foo', '1'), s('put', 'foo', '2'), s('del', 'foo'), s('put', 'bar', 'x')]),
+    watch(['--prefix', 'foo', '-w', 'json'], [
+      s('put', 'foo/a', '1'), txn('\nput foo/b 2\nput foo/c 3\ndel foo/a\n\n\n'), s('put', 'food', '4'), s('put', 'fo', 'no'),
+    ]),
+    watch(['foo', '--prev-kv'], [s('put', 'foo', '3'), s('put', 'foo', '4'), s('del', 'foo')]),
+    watch(['foo', '--prev-kv', '-w', 'json'], [s('put', 'foo', '5'), s('del', 'foo', '--prev-kv')]),
+    watch(['a', 'c'], [s('put', 'a', '1'), s('put', 'b', '2'), s('put', 'c', '3'), s('del', 'a', 'z')]),
+    watch(['-i'], [s('put', 'foo', '6'), s('put', 'bar', '7'), s('put', 'baz', '8')], 'watch foo\nwatch --prefix ba\n'),
+    watch(['foo', '--', 'sh', '-c', echoEvent], [s('put', 'foo', '9'), s('del', 'foo')]),
+  ],
+  'watch history': [
+    s('put', 'h', '1'), s('put', 'h', '2'), s('put', 'h/x', '3'), s('del', 'h'), s('put', 'h', '4'),
+    txn('\nput h/y 5\nput h/z 6\n\n\n'),
+    watch(['--rev', '1', '--prefix', 'h', '-w', 'json'], []),
+    watch(['--rev', '2', 'h', '--prev-kv'], []),
+    watch(['--rev', '3', '--prefix', 'h', '--prev-kv', '-w', 'json'], [s('put', 'h', '7')]),
+    s('compaction', '4'),
+    watch(['--rev', '2', 'h'], []),
+    watch(['--rev', '4', 'h'], []),
+    watch(['b', 'a'], []),
+  ],
+
   'put and get': [
     s('put', 'foo', 'bar'), s('put', 'foo1', 'bar1'), s('put', 'foo2', 'bar2'), s('put', 'fop', 'x'),
     s('get', 'foo'), s('get', 'foo', '--print-value-only'), s('get', 'missing'),

@@ -1,0 +1,19 @@
+// Hot-path messages of the watch actor.
+import type { RevisionEvents } from './core.js';
+
+/** mvcc → watch: the events of the revisions one apply batch made (sent only while someone watches). */
+export interface AppliedEvents { revisions: RevisionEvents[] }
+
+/** gateway → watch, batched per event-loop turn; `s` names the client's stream. */
+export type WatchRequestItem =
+  | { t: 'create'; s: number; req: Record<string, any> }
+  | { t: 'cancel'; s: number; id: number }
+  | { t: 'progress'; s: number }
+  | { t: 'close'; s: number }
+  /** The gateway has written this many bytes of the stream's responses to the client. */
+  | { t: 'ack'; s: number; bytes: number };
+
+export interface WatchRequests { items: WatchRequestItem[] }
+
+/** watch → gateway: encoded WatchResponses to write, per stream, in order. */
+export interface WatchOutput { streams: { s: number; responses: Uint8Array[] }[] }
