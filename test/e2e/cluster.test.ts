@@ -5,42 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type Cluster, type Server } from './harness/server.js';
 import { etcdctl } from './harness/etcdctl.js';
+import { agreedLeader, status, waitFor } from './harness/cluster-status.js';
 import { connect } from '../../src/client/client.js';
 
 const b = (s: string) => Buffer.from(s);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-interface EndpointStatus { endpoint: string; memberId: number; leader: number; raftIndex: number; appliedIndex: number; revision: number }
-
-async function status(endpoint: string): Promise<EndpointStatus> {
-  const c = connect(endpoint);
-  try {
-    const s = await c.maintenance.Status!({}, { deadlineMs: 2000 });
-    return { endpoint, memberId: s.header.member_id, leader: s.leader, raftIndex: s.raftIndex, appliedIndex: s.raftAppliedIndex, revision: s.header.revision };
-  } finally {
-    c.close();
-  }
-}
-
-/** The leader all reachable `members` agree on, once they do. */
-function agreedLeader(members: Server[]): Promise<Server> {
-  return waitFor('one agreed leader', async () => {
-    const all = await Promise.all(members.map((m) => status(m.endpoint)));
-    const leader = all[0]!.leader;
-    if (!leader || all.some((s) => s.leader !== leader)) return undefined;
-    const at = all.findIndex((s) => s.memberId === leader);
-    return at >= 0 ? members[at] : undefined;
-  });
-}
 
 /** Waits until every member has applied the same index and holds the same HashKV at the same revision. */
 async function converged(members: Server[]): Promise<void> {
