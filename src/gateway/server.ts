@@ -8,9 +8,8 @@ import { KV_SERVICE, kvHandlers } from './kv.js';
 import { MAINTENANCE_SERVICE, maintenanceHandlers } from './maintenance.js';
 import { CLUSTER_SERVICE, clusterHandlers } from './cluster.js';
 import { WATCH_SERVICE, WatchStreams } from './watch.js';
+import { GRPC_OVERHEAD_BYTES } from '../server/config.js';
 
-// etcd accepts messages up to --max-request-bytes plus this allowance for gRPC framing.
-const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
 export class Gateway {
   private readonly server: grpc.Server;

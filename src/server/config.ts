@@ -64,6 +64,9 @@ export class ConfigError extends Error {}
 
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 
+/** etcd's allowance for gRPC framing on top of --max-request-bytes (messages received, watch fragments). */
+export const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
 const envName = (flag: string) => 'ETCD_' + flag.toUpperCase().replace(/-/g, '_');
 
 function parseUrls(flag: string, value: string): URL[] {

@@ -23,7 +23,7 @@ import { memberIdOf, resolveIdentity } from './identity.js';
 import { fetchMembers } from '../actors/raft/transport.js';
 import { confStateOf, type MemberRecord, type Membership } from '../actors/mvcc/members.js';
 import type { ConfChange } from '../actors/raft/confchange.js';
-import type { Config } from './config.js';
+import { GRPC_OVERHEAD_BYTES, type Config } from './config.js';
 import type { Logger } from './logger.js';
 
 interface Pending { resolve: (bytes: Uint8Array) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }
@@ -108,7 +108,7 @@ export class Member {
     const watchData: WatchWorkerData = {
       dbDir: this.dbDir, memberId: this.id, clusterId: this.clusterId, board: this.board.buffer,
       mvccPort: mvccWatch.port2, gatewayPort: watchGateway.port1,
-      limits: { streamBufferBytes: this.config.watchStreamBufferBytes, maxResponseBytes: this.config.maxRequestBytes, catchUpBytes: WATCH_CATCH_UP_BYTES },
+      limits: { streamBufferBytes: this.config.watchStreamBufferBytes, maxResponseBytes: this.config.maxRequestBytes + GRPC_OVERHEAD_BYTES, catchUpBytes: WATCH_CATCH_UP_BYTES },
       progressIntervalMs: this.config.watchProgressNotifyIntervalMs,
     };
     this.watch = connectControl<WatchControl>(this.spawn('watch/worker.js', watchData, [mvccWatch.port2, watchGateway.port1]));

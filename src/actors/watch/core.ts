@@ -27,7 +27,7 @@ export interface History { view(): HistoryView }
 export interface WatchLimits {
   /** Unacknowledged response bytes a stream may hold before its watchers fall back to history. */
   streamBufferBytes: number;
-  /** Responses of watchers that asked for fragments are split below this size (--max-request-bytes). */
+  /** Responses of watchers that asked for fragments are split below this size (as etcd: --max-request-bytes + gRPC allowance). */
   maxResponseBytes: number;
   /** Bytes of history read in one catch-up step. */
   catchUpBytes: number;
