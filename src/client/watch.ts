@@ -10,6 +10,9 @@ export interface WatchStream {
   create(req: Req): void;
   cancel(watchId: number): void;
   requestProgress(): void;
+  /** Stops reading responses (the server sees a slow client) until resume(). */
+  pause(): void;
+  resume(): void;
   /** Every response in arrival order; 'error' and 'end' as the call's. */
   readonly events: EventEmitter;
   close(): void;
@@ -29,6 +32,8 @@ export function openWatch(client: Client, metadata = new grpc.Metadata()): Watch
     create: (req) => call.write({ create_request: req }),
     cancel: (watch_id) => call.write({ cancel_request: { watch_id } }),
     requestProgress: () => call.write({ progress_request: {} }),
+    pause: () => call.pause(),
+    resume: () => call.resume(),
     events,
     close: () => call.cancel(),
   };

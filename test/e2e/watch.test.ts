@@ -8,6 +8,7 @@ import { startCluster, startServer } from './harness/server.js';
 import { agreedLeader } from './harness/cluster-status.js';
 import { WatchRecorder, Writers } from './harness/watch-recorder.js';
 import { connect } from '../../src/client/client.js';
+import { openWatch } from '../../src/client/watch.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const prefixEnd = (p: string) => Buffer.from(p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1));
@@ -125,6 +126,61 @@ test('watch guarantees across a kill -9 and restart of the watched member', asyn
     watcher.check(writers.acked, writers.attempted, under('r/'), 1);
   } finally {
     recorders.forEach((r) => r.stop());
+    await server.stop();
+  }
+});
+
+test('a stream that stops reading delays no other stream and, once it reads again, gets every event once', async () => {
+  const server = await startServer({ kind: 'kvd', extraArgs: ['--watch-stream-buffer-bytes', String(1024 * 1024)] });
+  const client = connect(server.endpoint);
+  const slow = openWatch(client);
+  const fast = openWatch(connect(server.endpoint));
+  try {
+    const got = { slow: [] as number[], fast: [] as number[] };
+    for (const [name, stream] of [['slow', slow], ['fast', fast]] as const) {
+      stream.events.on('response', (r) => got[name].push(...(r.events ?? []).map((e: any) => Number(e.kv.mod_revision))));
+      stream.create({ key: Buffer.from('s/'), range_end: prefixEnd('s/') });
+    }
+    await sleep(300);
+    slow.pause();
+    // Far more than the stream buffer and HTTP/2 windows hold.
+    const value = Buffer.alloc(64 * 1024, 'v');
+    const revs: number[] = [];
+    for (let i = 0; i < 200; i++) revs.push(Number((await client.kv.Put!({ key: Buffer.from(`s/${i % 10}`), value })).header.revision));
+    const deadline = Date.now() + 30_000;
+    while (got.fast.length < revs.length && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(got.fast, revs, 'the reading stream got every event while the other was stalled');
+    assert.ok(got.slow.length < revs.length, 'the stalled stream was not sent everything meanwhile');
+    slow.resume();
+    while (got.slow.length < revs.length && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(got.slow, revs, 'the stalled stream got every event once, in order');
+  } finally {
+    slow.close();
+    fast.close();
+    client.close();
+    await server.stop();
+  }
+});
+
+test('progress notifications at --experimental-watch-progress-notify-interval for watchers that ask', async () => {
+  const server = await startServer({ kind: 'kvd', extraArgs: ['--experimental-watch-progress-notify-interval', '300ms'] });
+  const client = connect(server.endpoint);
+  const stream = openWatch(client);
+  try {
+    const progress: { id: number; rev: number }[] = [];
+    stream.events.on('response', (r) => {
+      if (!r.created && !r.events?.length) progress.push({ id: Number(r.watch_id ?? 0), rev: Number(r.header.revision) });
+    });
+    stream.create({ key: Buffer.from('p'), progress_notify: true, watch_id: 1 });
+    stream.create({ key: Buffer.from('p'), watch_id: 2 });
+    const rev = Number((await client.kv.Put!({ key: Buffer.from('q'), value: Buffer.from('1') })).header.revision);
+    await sleep(1500);
+    assert.ok(progress.length >= 2, `several notifications: ${JSON.stringify(progress)}`);
+    assert.ok(progress.every((p) => p.id === 1), 'only the watcher that asked');
+    assert.ok(progress.every((p) => p.rev >= rev - 1) && progress.at(-1)!.rev === rev, 'at the current revision');
+  } finally {
+    stream.close();
+    client.close();
     await server.stop();
   }
 });
