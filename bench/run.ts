@@ -2,14 +2,12 @@
 // or a 3-member cluster on loopback — alternating them over several rounds, runs each workload
 // at each client count against both, optionally `etcdctl check perf`, and reports medians and
 // kvd/etcd ratios. `--write` appends the tables to BENCHMARKS.md.
-import fs from 'node:fs';
-import os from 'node:os';
-import { execSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult, type Workload } from './load.js';
 import { startCluster } from '../test/e2e/harness/server.js';
 import { etcdctl } from '../test/e2e/harness/etcdctl.js';
 import { connect } from '../src/client/client.js';
+import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, push } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +27,6 @@ const clientCounts = values.clients!.split(',').map(Number);
 const members = Number(values.members);
 const workloads = values.workloads!.split(',') as Workload[];
 const perfLoads = values['check-perf'] ? values['check-perf'].split(',') : [];
-const hasEtcd = (() => { try { execSync('command -v etcd', { stdio: 'ignore', shell: '/bin/sh' }); return true; } catch { return false; } })();
 const targets = values.targets!.split(',').filter((t) => t === 'kvd' || hasEtcd) as ('kvd' | 'etcd')[];
 const KEYS = 1000;
 
@@ -58,8 +55,6 @@ async function checkPerf(endpoints: string[], load: string): Promise<PerfResult>
   };
 }
 
-const push = <T>(m: Map<string, T[]>, key: string, v: T) => m.set(key, [...(m.get(key) ?? []), v]);
-
 for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? targets : [...targets].reverse();
   for (const kind of order) {
@@ -84,14 +79,6 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const fmt = (n: number, d = 0) => (Number.isNaN(n) ? '—' : n.toFixed(d));
-
-const commit = (() => { try { return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })();
-const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const shape = members === 1 ? 'One member each' : `${members}-member clusters`;
 const lines = [
   `### ${new Date().toISOString().slice(0, 10)} — commit ${commit} — ${shape}`,
@@ -124,8 +111,4 @@ if (perfLoads.length) {
 }
 const table = lines.join('\n');
 console.log('\n' + table);
-if (values.write) {
-  const file = 'BENCHMARKS.md';
-  const head = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n\nkvd against etcd on the same machine, same run, same load generator (`npm run bench`).\n';
-  fs.writeFileSync(file, head.trimEnd() + '\n\n' + table + '\n');
-}
+if (values.write) appendToBenchmarks(table);

@@ -1,0 +1,157 @@
+// Watch fan-out benchmark: many watchers over 1 or 100 streams, on one key or on a prefix, with
+// a writer putting at a fixed rate. Receivers run on worker threads; each event carries its
+// put's send time, so put→event latency is measured per delivered event. A probe (serializable
+// get every 20 ms) measures how responsive the server stays while it fans out. kvd and etcd
+// alternate over the rounds; medians and ratios go to stdout (and BENCHMARKS.md with --write).
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { parseArgs } from 'node:util';
+import { startServer } from '../test/e2e/harness/server.js';
+import { connect, type Client } from '../src/client/client.js';
+import { openWatch, type WatchStream } from '../src/client/watch.js';
+import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, push } from './report.js';
+
+type Shape = 'key' | 'prefix';
+interface Receivers { endpoint: string; streams: number; watchers: number; shape: Shape; connections: number }
+interface Received { latencies: Float64Array; events: number }
+interface FanoutResult { eventsPerSec: number; delivered: number; p50Ms: number; p99Ms: number; probeP99Ms: number }
+
+const KEY = 'fan/key';
+const PREFIX = 'fan/';
+const PREFIX_END = 'fan0';
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (sorted: Float64Array | number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN);
+
+/** Worker side: open the streams, create the watchers, time every event until told to stop. */
+async function receive(spec: Receivers): Promise<void> {
+  const clients: Client[] = Array.from({ length: spec.connections }, (_, i) => connect(spec.endpoint, { 'grpc.use_local_subchannel_pool': 1, 'kvd.channel': i }));
+  const streams: WatchStream[] = Array.from({ length: spec.streams }, (_, i) => openWatch(clients[i % clients.length]!));
+  const latencies: number[] = [];
+  let created = 0;
+  let events = 0;
+  for (const s of streams) {
+    s.events.on('response', (r) => {
+      if (r.created) created++;
+      for (const e of r.events ?? []) {
+        events++;
+        latencies.push(now() - (e.kv.value as Buffer).readDoubleLE(0));
+      }
+    });
+  }
+  const req = spec.shape === 'key' ? { key: Buffer.from(KEY) } : { key: Buffer.from(PREFIX), range_end: Buffer.from(PREFIX_END) };
+  for (let w = 0; w < spec.watchers; w++) streams[w % streams.length]!.create(req);
+  while (created < spec.watchers) await sleep(20);
+  parentPort!.postMessage('ready');
+  await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
+  streams.forEach((s) => s.close());
+  clients.forEach((c) => c.close());
+  const out: Received = { latencies: Float64Array.from(latencies), events };
+  parentPort!.postMessage(out, [out.latencies.buffer as ArrayBuffer]);
+}
+
+async function fanout(endpoint: string, watchers: number, streams: number, shape: Shape, rate: number, seconds: number): Promise<FanoutResult> {
+  // One stream lives on one receiver thread; more are split over two.
+  const threads = streams === 1 ? 1 : 2;
+  const workers = Array.from({ length: threads }, () => {
+    const share: Receivers = { endpoint, shape, streams: streams / threads, watchers: watchers / threads, connections: Math.min(4, streams) };
+    return new Worker(new URL(import.meta.url), { workerData: share });
+  });
+  await Promise.all(workers.map((worker) => new Promise((r) => worker.once('message', r))));
+
+  const client = connect(endpoint);
+  const probes: number[] = [];
+  let writing = true;
+  const probe = (async () => {
+    while (writing) {
+      const t0 = performance.now();
+      await client.kv.Range!({ key: Buffer.from('probe'), serializable: true });
+      probes.push(performance.now() - t0);
+      await sleep(20);
+    }
+  })();
+  const puts = Math.round(rate * seconds);
+  const t0 = performance.now();
+  for (let i = 0; i < puts; i++) {
+    const due = t0 + (i * 1000) / rate;
+    if (due > performance.now()) await sleep(due - performance.now());
+    const value = Buffer.alloc(8);
+    value.writeDoubleLE(now());
+    void client.kv.Put!({ key: Buffer.from(shape === 'key' ? KEY : `${PREFIX}${i % 100}`), value });
+  }
+  await sleep(2000); // the last events arrive
+  writing = false;
+  await probe;
+  const elapsed = (performance.now() - t0) / 1000;
+  const results = await Promise.all(workers.map((worker) => new Promise<Received>((resolve) => {
+    worker.once('message', (m: Received) => resolve(m));
+    worker.postMessage('stop');
+  })));
+  client.close();
+  const all = new Float64Array(results.reduce((n, r) => n + r.latencies.length, 0));
+  let at = 0;
+  for (const r of results) {
+    all.set(r.latencies, at);
+    at += r.latencies.length;
+  }
+  all.sort();
+  const delivered = results.reduce((n, r) => n + r.events, 0);
+  probes.sort((a, b) => a - b);
+  return { eventsPerSec: delivered / elapsed, delivered: delivered / (puts * watchers), p50Ms: percentile(all, 0.5), p99Ms: percentile(all, 0.99), probeP99Ms: percentile(probes, 0.99) };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '2' },
+      seconds: { type: 'string', default: '5' },
+      watchers: { type: 'string', default: '1000,10000' },
+      streams: { type: 'string', default: '1,100' },
+      shapes: { type: 'string', default: 'key,prefix' },
+      // Events per second the receivers are offered, whatever the watcher count.
+      events: { type: 'string', default: '20000' },
+      targets: { type: 'string', default: 'kvd,etcd' },
+      write: { type: 'boolean', default: false },
+    },
+  });
+  const rounds = Number(values.rounds);
+  const seconds = Number(values.seconds);
+  const watcherCounts = values.watchers!.split(',').map(Number);
+  const streamCounts = values.streams!.split(',').map(Number);
+  const shapes = values.shapes!.split(',') as Shape[];
+  const targets = values.targets!.split(',').filter((t) => t === 'kvd' || hasEtcd) as ('kvd' | 'etcd')[];
+  const results = new Map<string, FanoutResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of round % 2 === 0 ? targets : [...targets].reverse()) {
+      const server = await startServer({ kind });
+      try {
+        for (const watchers of watcherCounts) for (const streams of streamCounts) for (const shape of shapes) {
+          const rate = Math.max(1, Number(values.events) / watchers);
+          const r = await fanout(server.endpoint, watchers, streams, shape, rate, seconds);
+          push(results, `${kind}|${watchers}|${streams}|${shape}`, r);
+          console.log(`round ${round + 1} ${kind.padEnd(4)} ${watchers} watchers ${streams} streams ${shape.padEnd(6)} ${r.eventsPerSec.toFixed(0)} events/s (${(r.delivered * 100).toFixed(1)}% delivered) p50 ${r.p50Ms.toFixed(1)} ms p99 ${r.p99Ms.toFixed(1)} ms probe p99 ${r.probeP99Ms.toFixed(1)} ms`);
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const lines = [
+    `### ${new Date().toISOString().slice(0, 10)} — commit ${commit} — watch fan-out, one member each`,
+    '',
+    `Machine: ${machine}. A writer puts 8-byte values at ${values.events} events/s divided by the watcher count for ${seconds} s; receivers on two worker threads; latency is put sent → event received; "probe p99" is a serializable get every 20 ms meanwhile. ${rounds} alternating rounds; medians.`,
+    '',
+    '| watchers | streams | on | kvd events/s | kvd p50 ms | kvd p99 ms | kvd probe p99 ms | etcd events/s | etcd p50 ms | etcd p99 ms | etcd probe p99 ms | kvd/etcd p99 |',
+    '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const watchers of watcherCounts) for (const streams of streamCounts) for (const shape of shapes) {
+    const m = (kind: string, f: (r: FanoutResult) => number) => median((results.get(`${kind}|${watchers}|${streams}|${shape}`) ?? []).map(f));
+    const row = (kind: string) => [fmt(m(kind, (r) => r.eventsPerSec)), fmt(m(kind, (r) => r.p50Ms), 1), fmt(m(kind, (r) => r.p99Ms), 1), fmt(m(kind, (r) => r.probeP99Ms), 1)];
+    lines.push(`| ${watchers} | ${streams} | ${shape} | ${row('kvd').join(' | ')} | ${row('etcd').join(' | ')} | ${fmt(m('kvd', (r) => r.p99Ms) / m('etcd', (r) => r.p99Ms), 2)} |`);
+  }
+  const table = lines.join('\n');
+  console.log('\n' + table);
+  if (values.write) appendToBenchmarks(table);
+}
+
+if (isMainThread) await main();
+else await receive(workerData as Receivers);
