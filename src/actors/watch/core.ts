@@ -167,6 +167,7 @@ export class WatchCore {
     if (!s || !w) return; // as etcd: cancelling an unknown watcher answers nothing
     this.remove(w);
     this.emit(s, encodeWatchResponse(this.header(this.rev), { watchId: id, canceled: true }));
+    this.progressIfCaughtUp(s);
   }
 
   closeStream(streamId: number): void {
@@ -200,9 +201,19 @@ export class WatchCore {
     this.emit(s, encodeWatchResponse(this.header(rev), { watchId: INVALID_WATCH_ID }));
   }
 
-  /** The revision a synced watcher has been brought up to. */
+  /**
+   * The revision a synced watcher has been brought up to; never past the newest revision, though
+   * a watcher waiting for a future start revision has minRev beyond it.
+   */
   private seen(w: Watcher): number {
-    return Math.max(this.liveRev, w.minRev - 1);
+    return Math.min(this.rev, Math.max(this.liveRev, w.minRev - 1));
+  }
+
+  /** A deferred progress request goes out once no watcher of the stream is behind. */
+  private progressIfCaughtUp(s: Stream): void {
+    if (!s.progressWanted || s.unsynced) return;
+    s.progressWanted = false;
+    this.emitStreamProgress(s);
   }
 
   /** The client has written `bytes` of this stream's responses. */
@@ -263,6 +274,7 @@ export class WatchCore {
           // As etcd: its start is compacted away; the watcher is cancelled, header revision 0.
           this.remove(w);
           this.emit(w.stream, encodeWatchResponse(this.header(0), { watchId: w.id, canceled: true, compactRevision: view.compactRev }));
+          this.progressIfCaughtUp(w.stream);
         } else if (w.minRev > view.currentRev) this.join(w);
         else waiting.push(w);
       }
@@ -309,7 +321,8 @@ export class WatchCore {
     for (const s of this.streams.values()) {
       for (const w of s.watchers.values()) {
         if (!w.synced) continue;
-        w.minRev = this.seen(w) + 1;
+        // Not seen(): a watcher waiting for a future start revision keeps it.
+        w.minRev = Math.max(this.liveRev + 1, w.minRev);
         this.leave(w);
         this.fallBehind(w);
       }
@@ -357,11 +370,7 @@ export class WatchCore {
       if (!set) this.byKey.set(k, (set = new Set()));
       set.add(w);
     } else this.ranges.add(w);
-    const s = w.stream;
-    if (s.progressWanted && !s.unsynced) {
-      s.progressWanted = false;
-      this.emitStreamProgress(s);
-    }
+    this.progressIfCaughtUp(w.stream);
   }
 
   private leave(w: Watcher): void {
