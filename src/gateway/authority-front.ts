@@ -116,6 +116,7 @@ export class AuthorityFront extends Duplex {
   private mode: 'preface' | 'sniff' | 'rewrite' | 'pass' = 'preface';
   private pending: Buffer = Buffer.alloc(0);
   private headers?: PendingHeaders;
+  private corked = false;
 
   constructor(private readonly socket: net.Socket) {
     super();
@@ -129,8 +130,26 @@ export class AuthorityFront extends Duplex {
     this.socket.resume();
   }
 
+  // The frames HTTP/2 writes in one turn (e.g. many watch responses) leave in one system call,
+  // not one each: the socket is corked until the turn's queued callbacks have run.
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.corkForTurn();
     this.socket.write(chunk, done);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    this.corkForTurn();
+    chunks.forEach(({ chunk }, i) => this.socket.write(chunk, i === chunks.length - 1 ? done : undefined));
+  }
+
+  private corkForTurn(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   override _final(done: (err?: Error | null) => void): void {

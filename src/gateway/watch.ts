@@ -10,7 +10,24 @@ import type { WatchOutput, WatchRequestItem, WatchRequests } from '../actors/wat
 export const WATCH_SERVICE = serviceDefinition('etcdserverpb.Watch');
 
 type Req = Record<string, any>;
+
+const ACK_DELAY_MS = 5;
 type WatchCall = grpc.ServerDuplexStream<Req, unknown>;
+
+type Send = (bytes: Uint8Array, written: () => void) => void;
+
+/**
+ * How responses are written. The stream object of @grpc/grpc-js hands its call one message at a
+ * time, each after the previous one reached the socket: one message per event-loop turn, which
+ * caps a stream with many watchers. Its call underneath (the server-interceptor interface) takes
+ * many at once, and HTTP/2 then writes them together. Where that call is not found (another
+ * grpc-js), the stream object is used.
+ */
+function sender(call: WatchCall): Send {
+  const inner = (call as unknown as { call?: { sendMessage?: (message: unknown, done: () => void) => void } }).call;
+  if (typeof inner?.sendMessage === 'function') return (bytes, written) => inner.sendMessage!(bytes, written);
+  return (bytes, written) => call.write(bytes, written);
+}
 
 export class WatchStreams {
   private readonly calls = new Map<number, WatchCall>();
@@ -49,8 +66,10 @@ export class WatchStreams {
     call.on('close', close);
   }
 
+  // Requests go to the actor at the end of this event-loop turn; acknowledgements, which only
+  // matter to a stream near its buffer limit, ride along or follow within ACK_DELAY_MS.
   private queue(item: WatchRequestItem): void {
-    if (!this.batch.length && !this.acks.size) setImmediate(() => this.flush());
+    if (!this.batch.length) setImmediate(() => this.flush());
     this.batch.push(item);
   }
 
@@ -66,12 +85,13 @@ export class WatchStreams {
     for (const { s, responses } of m.streams) {
       const call = this.calls.get(s);
       if (!call) continue;
-      for (const bytes of responses) call.write(bytes, () => this.acknowledge(s, bytes.length));
+      const send = sender(call);
+      for (const bytes of responses) send(bytes, () => this.acknowledge(s, bytes.length));
     }
   }
 
   private acknowledge(s: number, bytes: number): void {
-    if (!this.batch.length && !this.acks.size) setImmediate(() => this.flush());
+    if (!this.acks.size) setTimeout(() => this.flush(), ACK_DELAY_MS);
     this.acks.set(s, (this.acks.get(s) ?? 0) + bytes);
   }
 }
