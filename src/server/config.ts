@@ -17,6 +17,7 @@ const FLAGS = {
   'initial-cluster': { kind: 'string', default: '', help: 'Initial cluster configuration for bootstrapping (default "${name}=${initial-advertise-peer-urls}").' },
   'initial-cluster-state': { kind: 'string', default: 'new', help: 'Initial cluster state (\'new\' or \'existing\').' },
   'initial-cluster-token': { kind: 'string', default: 'etcd-cluster', help: 'Initial cluster token for the cluster during bootstrap.' },
+  'listen-metrics-urls': { kind: 'string', default: '', help: 'List of URLs to listen on for the metrics endpoint (/metrics).' },
   'max-request-bytes': { kind: 'number', default: 1.5 * 1024 * 1024, help: 'Maximum client request size in bytes the server will accept.' },
   'max-txn-ops': { kind: 'number', default: 128, help: 'Maximum number of operations permitted in a transaction.' },
   'quota-backend-bytes': { kind: 'number', default: 0, help: 'Raise alarms when backend size exceeds the given quota (0 defaults to 2 GiB).' },
@@ -41,6 +42,7 @@ export interface Config {
   listenClientUrls: URL[];
   advertiseClientUrls: string[];
   listenPeerUrls: URL[];
+  listenMetricsUrls: URL[];
   initialAdvertisePeerUrls: string[];
   initialCluster: Map<string, string[]>;
   initialClusterState: 'new' | 'existing';
@@ -184,6 +186,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       listenClientUrls: parseUrls('listen-client-urls', str('listen-client-urls')),
       advertiseClientUrls: advertiseClient.split(',').map((s) => s.trim()),
       listenPeerUrls: parseUrls('listen-peer-urls', str('listen-peer-urls')),
+      listenMetricsUrls: str('listen-metrics-urls') ? parseUrls('listen-metrics-urls', str('listen-metrics-urls')) : [],
       initialAdvertisePeerUrls: advertisePeer.split(',').map((s) => s.trim()),
       initialCluster,
       initialClusterState: state,

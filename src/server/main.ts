@@ -4,6 +4,7 @@ import { ConfigError, parseConfig, usage } from './config.js';
 import { createLogger } from './logger.js';
 import { Member } from './member.js';
 import { Gateway } from '../gateway/server.js';
+import { Metrics } from './metrics.js';
 import { KVD_VERSION, SERVER_VERSION } from './version.js';
 
 async function main(): Promise<void> {
@@ -32,12 +33,15 @@ async function main(): Promise<void> {
   const gateway = new Gateway(member);
   const urls = await gateway.listen();
   log.info({ address: urls }, 'serving client traffic');
+  const metrics = new Metrics();
+  if (config.listenMetricsUrls.length) log.info({ address: await metrics.listen(config.listenMetricsUrls) }, 'serving metrics');
 
   let stopping = false;
   const shutdown = async (reason: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ reason }, 'shutting down');
+    metrics.close();
     await gateway.close();
     await member.stop();
     log.info({}, 'stopped');
