@@ -1,7 +1,7 @@
 // kvd's settings: etcd's defaults, flags over ETCD_* variables, clear errors for bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig, type Config } from '../../../src/server/config.js';
+import { ConfigError, parseConfig, parseDuration, type Config } from '../../../src/server/config.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}): Config => {
   const parsed = parseConfig(argv, env);
@@ -37,4 +37,15 @@ test('bad settings are clear errors', () => {
   assert.throws(() => parseConfig(['--initial-cluster', 'other=http://127.0.0.1:2380']), /couldn't find local name "default"/);
   assert.throws(() => parseConfig(['--log-level', 'loud']), /log-level/);
   assert.throws(() => parseConfig(['--heartbeat-interval', '500']), /election-timeout/);
+});
+
+test('durations are Go durations, as etcd takes them', () => {
+  assert.equal(run([]).watchProgressNotifyIntervalMs, 10 * 60_000);
+  assert.equal(run(['--experimental-watch-progress-notify-interval', '1m30s']).watchProgressNotifyIntervalMs, 90_000);
+  assert.equal(run(['--experimental-watch-progress-notify-interval=250ms']).watchProgressNotifyIntervalMs, 250);
+  assert.equal(run([], { ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL: '2h' }).watchProgressNotifyIntervalMs, 7_200_000);
+  assert.equal(parseDuration('1.5s'), 1500);
+  for (const bad of ['10', 'ten minutes', '5x', 's', '1m 2s']) {
+    assert.throws(() => parseConfig(['--experimental-watch-progress-notify-interval', bad]), /invalid value/, bad);
+  }
 });
