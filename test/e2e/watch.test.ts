@@ -34,7 +34,7 @@ async function withProgressRequests<T>(recorders: WatchRecorder[], done: Promise
   return done;
 }
 
-test('watch guarantees on one member: history catch-up then live, prefix and single key, prev_kv, resume, progress', async () => {
+test('watch guarantees on one member: history catch-up then live, prefix and single key, prev_kv, resume, progress, defragmentation', async () => {
   const server = await startServer({ kind: 'kvd' });
   const recorders: WatchRecorder[] = [];
   try {
@@ -50,10 +50,13 @@ test('watch guarantees on one member: history catch-up then live, prefix and sin
 
     const writers = new Writers(endpoints, 'w/');
     const running = writers.run(4, 150);
-    // Halfway through the writes, a client resumes from its last revision + 1 on a new stream.
+    // Halfway through the writes, a client resumes from its last revision + 1 on a new stream,
+    // and the database is defragmented (its file replaced under the watchers' history reads).
     const resumed = (async () => {
       while (writers.acked.length < 300) await sleep(20);
       fromStart.reconnect();
+      const admin = connect(server.endpoint);
+      await admin.maintenance.Defragment!({}).finally(() => admin.close());
     })();
     await withProgressRequests(recorders, Promise.all([running, resumed]));
     assert.equal(writers.failed, 0);
@@ -182,5 +185,34 @@ test('progress notifications at --experimental-watch-progress-notify-interval fo
     stream.close();
     client.close();
     await server.stop();
+  }
+});
+
+test('a watcher on a member that catches up through a snapshot misses and repeats nothing', async () => {
+  const cluster = await startCluster({
+    kind: 'kvd', size: 3, peerProxies: true,
+    extraArgs: ['--experimental-snapshot-catchup-entries', '20', '--snapshot-count', '100', '--log-level', 'info'],
+  });
+  const recorders: WatchRecorder[] = [];
+  try {
+    const leader = await agreedLeader(cluster.members);
+    const isolated = cluster.members.find((m) => m !== leader)!;
+    const majority = cluster.members.filter((m) => m !== isolated).map((m) => m.endpoint);
+    const watcher = new WatchRecorder([isolated.endpoint], { key: Buffer.from('n/'), range_end: prefixEnd('n/'), prev_kv: true }, 1);
+    recorders.push(watcher);
+    watcher.start();
+    const writers = new Writers(majority, 'n/');
+    await writers.run(2, 20);
+    await watcher.reach(writers.lastRev);
+    isolated.proxy!.partition();
+    await writers.run(4, 100); // far more entries than the leader keeps for a lagging follower
+    isolated.proxy!.heal();
+    await withProgressRequests(recorders, watcher.reach(writers.lastRev, 60_000));
+    assert.match(isolated.logs(), /installed a snapshot from the leader/);
+    assert.equal(watcher.resumes, 0, 'the same stream carried on');
+    watcher.check(writers.acked, writers.attempted, under('n/'), 1);
+  } finally {
+    recorders.forEach((r) => r.stop());
+    await cluster.stop();
   }
 });
