@@ -46,7 +46,41 @@ publish();
 publishSizes();
 setInterval(publishSizes, 1000).unref();
 
+/**
+ * While the database file is being replaced (defragmentation, an installed snapshot), committed
+ * batches wait here: applied to the old file after its copy was taken, they would be lost.
+ */
+let held: ApplyBatch[] | undefined;
+/** Settles when no replacement is in progress: reads of the store wait for it. */
+let replaced: Promise<unknown> = Promise.resolve();
+
+function replacingStore<T>(replace: () => Promise<T>): Promise<T> {
+  const run = replaced.then(async () => {
+    held = [];
+    try {
+      return await replace();
+    } finally {
+      const waiting = held;
+      held = undefined;
+      waiting.forEach(apply);
+    }
+  });
+  replaced = run.catch(() => undefined);
+  return run;
+}
+
+/** Runs `read` on the store once no replacement is in progress. */
+const onStore = async <T>(read: () => T | Promise<T>): Promise<T> => {
+  await replaced;
+  return read();
+};
+
 receive<ApplyBatch>(cfg.raftPort, (batch) => {
+  if (held) held.push(batch);
+  else apply(batch);
+});
+
+function apply(batch: ApplyBatch): void {
   const items: { index: number; term: number; op: WriteOp }[] = [];
   const waiting: { id: number; at: number }[] = [];
   for (const entry of batch.entries) {
@@ -77,7 +111,7 @@ receive<ApplyBatch>(cfg.raftPort, (batch) => {
   // the gateway reads the applied index from the board otherwise.
   const wanted = board.get('appliedWanted');
   if (out.results.length || out.membership || (wanted && out.applied >= wanted)) send(cfg.gatewayPort, out);
-});
+}
 
 /** The watch actor gets every revision's events once it is committed (it reads the store for more). */
 function sendEvents(results: (ApplyResult | undefined)[]): void {
@@ -89,10 +123,10 @@ function sendEvents(results: (ApplyResult | undefined)[]): void {
 const control = {
   consistentIndex: () => store.consistentIndex(),
   members: () => store.members(),
-  flush: () => store.flush(),
+  flush: () => onStore(() => store.flush()),
   /** Copies the database to `file` for a raft snapshot; returns the index, term and membership it holds. */
   snapshot: async (file: string) => {
-    await store.backup(file);
+    await onStore(() => store.backup(file));
     const copy = MvccStore.open(path.dirname(file), path.basename(file));
     try {
       return { index: copy.consistentIndex(), term: copy.consistentTerm(), membership: copy.members() };
@@ -101,7 +135,7 @@ const control = {
     }
   },
   /** Replaces the database with a snapshot received from the leader; the caller has closed every reader. */
-  install: async (file: string) => {
+  install: (file: string) => replacingStore(async () => {
     await store.close();
     fs.renameSync(file, path.join(cfg.dbDir, DB_FILE));
     fsyncPath(cfg.dbDir);
@@ -109,13 +143,13 @@ const control = {
     publish();
     publishSizes();
     return { index: store.consistentIndex(), term: store.consistentTerm(), membership: store.members() };
-  },
-  hashKV: (rev: number) => store.hashKV(rev),
-  hash: () => store.hash(),
+  }),
+  hashKV: (rev: number) => onStore(() => store.hashKV(rev)),
+  hash: () => onStore(() => store.hash()),
   /** A consistent copy of the database for snapshots and defragmentation. */
-  backup: (path: string) => store.backup(path),
+  backup: (path: string) => onStore(() => store.backup(path)),
   /** Rewrites the database compactly and reopens it; the caller has closed every reader. */
-  defragment: async () => {
+  defragment: () => replacingStore(async () => {
     const file = path.join(cfg.dbDir, DB_FILE);
     const copy = `${file}.defrag`;
     await store.backup(copy, true);
@@ -124,7 +158,7 @@ const control = {
     store = MvccStore.open(cfg.dbDir);
     publish();
     publishSizes();
-  },
+  }),
   close: () => store.close(),
 };
 export type MvccControl = typeof control;
