@@ -3,6 +3,7 @@
 // Returns completed operations and latency percentiles for one workload against one endpoint.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { connect } from '../src/client/client.js';
+import { mergeSorted, percentile } from './report.js';
 
 export type Workload = 'put' | 'range-linearizable' | 'range-serializable';
 
@@ -22,7 +23,6 @@ export interface LoadResult { ops: number; errors: number; seconds: number; opsP
 
 interface WorkerShare extends LoadSpec { firstClient: number; clientCount: number; requestBudget: number }
 
-const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0);
 
 async function runShare(share: WorkerShare): Promise<{ latencies: Float64Array; errors: number }> {
   const channels = Array.from({ length: Math.max(1, share.connections, share.endpoints.length) }, (_, i) =>
@@ -72,13 +72,7 @@ export async function runLoad(spec: LoadSpec, threads = 2): Promise<LoadResult> 
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  const all = new Float64Array(shares.reduce((n, s) => n + s.latencies.length, 0));
-  let at = 0;
-  for (const s of shares) {
-    all.set(s.latencies, at);
-    at += s.latencies.length;
-  }
-  all.sort();
+  const all = mergeSorted(shares.map((s) => s.latencies));
   return {
     ops: all.length,
     errors: shares.reduce((n, s) => n + s.errors, 0),

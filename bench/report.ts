@@ -25,3 +25,16 @@ export function appendToBenchmarks(table: string): void {
   const head = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n\nkvd against etcd on the same machine, same run, same load generator (`npm run bench`).\n';
   fs.writeFileSync(file, head.trimEnd() + '\n\n' + table + '\n');
 }
+
+/** The latencies of several threads as one sorted array. */
+export function mergeSorted(parts: Float64Array[]): Float64Array {
+  const all = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all.sort();
+}
+
+export const percentile = (sorted: ArrayLike<number>, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN);

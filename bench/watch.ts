@@ -9,7 +9,7 @@ import { startServer } from '../test/e2e/harness/server.js';
 import { freePort } from '../test/e2e/harness/ports.js';
 import { connect, type Client } from '../src/client/client.js';
 import { openWatch, type WatchStream } from '../src/client/watch.js';
-import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, push } from './report.js';
+import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, mergeSorted, percentile, push } from './report.js';
 
 type Shape = 'key' | 'prefix';
 interface Receivers { endpoint: string; streams: number; watchers: number; shape: Shape; connections: number }
@@ -21,7 +21,6 @@ const PREFIX = 'fan/';
 const PREFIX_END = 'fan0';
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const percentile = (sorted: Float64Array | number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN);
 
 /** Worker side: open the streams, create the watchers, time every event until told to stop. */
 async function receive(spec: Receivers): Promise<void> {
@@ -98,13 +97,7 @@ async function fanout(endpoint: string, metricsUrl: string | undefined, watchers
     worker.postMessage('stop');
   })));
   client.close();
-  const all = new Float64Array(results.reduce((n, r) => n + r.latencies.length, 0));
-  let at = 0;
-  for (const r of results) {
-    all.set(r.latencies, at);
-    at += r.latencies.length;
-  }
-  all.sort();
+  const all = mergeSorted(results.map((r) => r.latencies));
   const delivered = results.reduce((n, r) => n + r.events, 0);
   probes.sort((a, b) => a - b);
   return { eventsPerSec: delivered / elapsed, delivered: delivered / (puts * watchers), p50Ms: percentile(all, 0.5), p99Ms: percentile(all, 0.99), probeP99Ms: percentile(probes, 0.99), loopDelayP99Ms: loopDelay };

@@ -24,9 +24,14 @@ type Send = (bytes: Uint8Array, written: () => void) => void;
  * grpc-js), the stream object is used.
  */
 function sender(call: WatchCall): Send {
+  return directSender(call) ?? ((bytes, written) => call.write(bytes, written));
+}
+
+/** The call under a grpc-js stream object, when this grpc-js has it. */
+export function directSender(call: grpc.ServerDuplexStream<any, any>): Send | undefined {
   const inner = (call as unknown as { call?: { sendMessage?: (message: unknown, done: () => void) => void } }).call;
-  if (typeof inner?.sendMessage === 'function') return (bytes, written) => inner.sendMessage!(bytes, written);
-  return (bytes, written) => call.write(bytes, written);
+  if (typeof inner?.sendMessage !== 'function') return undefined;
+  return (bytes, written) => inner.sendMessage!(bytes, written);
 }
 
 export class WatchStreams {

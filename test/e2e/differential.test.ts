@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './harness/server.js';
 import { connect, type Client } from '../../src/client/client.js';
+import { normalizeResponse } from '../support/normalize-response.js';
 
 const SEEDS = process.env.KVD_DIFF_SEED ? [Number(process.env.KVD_DIFF_SEED)] : [11, 12, 13];
 const STEPS = Number(process.env.KVD_DIFF_STEPS ?? 250);
@@ -61,26 +62,9 @@ function txnReq(r: Rand, rev: number) {
   return { compare, success: branch(), failure: branch() };
 }
 
-// Proto3 leaves zero values off the wire, and one side may still write them: drop them, and
-// the IDs and terms that legitimately differ between two clusters.
-function normalize(v: any): any {
-  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return v.length ? Buffer.from(v).toString('latin1') : undefined;
-  if (Array.isArray(v)) return v.length ? v.map(normalize) : undefined;
-  if (v && typeof v === 'object') {
-    const out: Record<string, any> = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (k === 'cluster_id' || k === 'member_id' || k === 'raft_term') continue;
-      const n = normalize(x);
-      if (n !== undefined && n !== 0 && n !== false && n !== '0') out[k] = n;
-    }
-    return Object.keys(out).length ? out : undefined;
-  }
-  return v;
-}
-
 async function call(c: Client, method: string, req: object) {
   try {
-    return { ok: normalize(await c.kv[method]!(req, { deadlineMs: 10_000 })) };
+    return { ok: normalizeResponse(await c.kv[method]!(req, { deadlineMs: 10_000 })) };
   } catch (err: any) {
     return { code: err.code, message: err.details };
   }
@@ -103,7 +87,7 @@ test('random KV traffic gets the same answers from kvd as from etcd', async () =
           : roll < 0.97 ? ['Txn', txnReq(r, rev)]
           : ['Compact', { revision: r.int(rev + 2) }];
         const [a, b] = [await call(clients[0], method, req), await call(clients[1], method, req)];
-        assert.deepEqual(b, a, `seed ${seed} step ${step}: ${method} ${JSON.stringify(normalize(req))}`);
+        assert.deepEqual(b, a, `seed ${seed} step ${step}: ${method} ${JSON.stringify(normalizeResponse(req))}`);
         rev = Math.max(rev, a.ok?.header?.revision ?? rev);
       }
     }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer, type ServerKind } from './harness/server.js';
 import { connect } from '../../src/client/client.js';
 import { openWatch } from '../../src/client/watch.js';
+import { normalizeResponse } from '../support/normalize-response.js';
 
 type Req = Record<string, any>;
 const b = (s: string) => Buffer.from(s);
@@ -52,22 +53,6 @@ const STEPS: Step[] = [
   { put: ['a', '9'] },
 ];
 
-// IDs and terms differ between two clusters; proto3 zero values may be written or not.
-function normalize(v: any): any {
-  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return v.length ? Buffer.from(v).toString('latin1') : undefined;
-  if (Array.isArray(v)) return v.length ? v.map(normalize) : undefined;
-  if (v && typeof v === 'object') {
-    const out: Record<string, any> = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (k === 'cluster_id' || k === 'member_id' || k === 'raft_term') continue;
-      const n = normalize(x);
-      if (n !== undefined && n !== 0 && n !== false && n !== '') out[k] = n;
-    }
-    return Object.keys(out).length ? out : undefined;
-  }
-  return v;
-}
-
 async function run(kind: ServerKind): Promise<string[]> {
   const server = await startServer({ kind, extraArgs: ['--max-request-bytes', '1500'] });
   const client = connect(server.endpoint);
@@ -79,7 +64,7 @@ async function run(kind: ServerKind): Promise<string[]> {
   // watcher, keeping each watcher's own order.
   const record = () => {
     const byWatcher = answers.map((r, i) => ({ r, i })).sort((x, y) => Number(x.r.watch_id ?? 0) - Number(y.r.watch_id ?? 0) || x.i - y.i);
-    log.push(...byWatcher.map(({ r }) => JSON.stringify(normalize(r))));
+    log.push(...byWatcher.map(({ r }) => JSON.stringify(normalizeResponse(r))));
     answers = [];
   };
   try {
