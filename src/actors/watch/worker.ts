@@ -48,21 +48,24 @@ function schedule(): void {
   setImmediate(turn);
 }
 
+function flushOutput(): void {
+  const out = core.takeOutput();
+  if (out.size) send(cfg.gatewayPort, { streams: [...out].map(([s, responses]) => ({ s, responses })) } satisfies WatchOutput);
+}
+
 // One turn: a bounded catch-up step, then everything produced goes out in one message.
 function turn(): void {
   scheduled = false;
   if (!paused && core.catchingUp) core.catchUp();
-  const out = core.takeOutput();
-  if (out.size) {
-    const message: WatchOutput = { streams: [...out].map(([s, responses]) => ({ s, responses })) };
-    send(cfg.gatewayPort, message);
-  }
+  flushOutput();
   if (!paused && core.catchingUp) schedule();
 }
 
+// Live events go out at once: one message from the mvcc actor is one apply batch already.
 receive<AppliedEvents>(cfg.mvccPort, (m) => {
   core.applied(m.revisions);
-  schedule();
+  flushOutput();
+  if (core.catchingUp) schedule();
 });
 
 receive<WatchRequests>(cfg.gatewayPort, (m) => {
