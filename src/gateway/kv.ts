@@ -12,19 +12,8 @@ type Req = Record<string, any>;
 
 export const KV_SERVICE = serviceDefinition('etcdserverpb.KV');
 
-/** Puts inside a request (top level or nested in txns). */
-function* putsOf(op: Req): Generator<Req> {
-  if (op.request_put) yield op.request_put;
-  for (const sub of [...(op.request_txn?.success ?? []), ...(op.request_txn?.failure ?? [])]) yield* putsOf(sub);
-}
-
 export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
   const { maxRequestBytes, maxTxnOps } = member.config;
-
-  // No lease exists until the lease service does: a put naming one is refused as etcd would.
-  const checkLeases = (puts: Iterable<Req>) => {
-    for (const p of puts) if (p.lease && !p.ignore_lease) throw Errors.leaseNotFound;
-  };
 
   // A learner replicates but does not vote: it serves serializable reads only, as in etcd.
   const notLearner = () => {
@@ -53,7 +42,6 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
       notLearner();
       checkPut(req);
       checkSize(req, maxRequestBytes);
-      checkLeases([req]);
       return member.propose({ type: 'put', req });
     }),
 
@@ -68,7 +56,6 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
       notLearner();
       checkTxn(req, maxTxnOps);
       checkSize(req, maxRequestBytes);
-      checkLeases([...(req.success ?? []), ...(req.failure ?? [])].flatMap((op: Req) => [...putsOf(op)]));
       return member.propose({ type: 'txn', req });
     }),
 

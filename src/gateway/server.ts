@@ -8,6 +8,7 @@ import { KV_SERVICE, kvHandlers } from './kv.js';
 import { MAINTENANCE_SERVICE, maintenanceHandlers } from './maintenance.js';
 import { CLUSTER_SERVICE, clusterHandlers } from './cluster.js';
 import { WATCH_SERVICE, WatchStreams } from './watch.js';
+import { LEASE_SERVICE, leaseHandlers } from './lease.js';
 import { GRPC_OVERHEAD_BYTES } from '../server/config.js';
 
 
@@ -25,6 +26,7 @@ export class Gateway {
     this.server.addService(KV_SERVICE, kvHandlers(member));
     this.server.addService(MAINTENANCE_SERVICE, maintenanceHandlers(member));
     this.server.addService(CLUSTER_SERVICE, clusterHandlers(member));
+    this.server.addService(LEASE_SERVICE, leaseHandlers(member));
     this.watches = new WatchStreams(member.watchPort);
     this.server.addService(WATCH_SERVICE, this.watches.handlers());
   }

@@ -30,6 +30,8 @@ const FLAGS = {
   'auto-promote-learners': { kind: 'boolean', default: false, help: 'Promote a learner to voting member once it has caught up with the leader.' },
   'experimental-watch-progress-notify-interval': { kind: 'duration', default: '10m', help: 'Duration of periodic watch progress notifications.' },
   'watch-stream-buffer-bytes': { kind: 'number', default: 4 * 1024 * 1024, help: 'Unsent watch response bytes a client stream may hold before its watchers catch up from history instead.' },
+  'experimental-enable-lease-checkpoint': { kind: 'boolean', default: false, help: 'Enable to persist lease remaining TTL to prevent indefinite auto-renewal of long lived leases.' },
+  'experimental-lease-checkpoint-interval': { kind: 'duration', default: '5m', help: 'Duration between lease checkpoints (kvd: remaining TTLs are checkpointed at this interval).' },
   'log-level': { kind: 'string', default: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -59,6 +61,8 @@ export interface Config {
   autoPromoteLearners: boolean;
   watchProgressNotifyIntervalMs: number;
   watchStreamBufferBytes: number;
+  leaseCheckpoint: boolean;
+  leaseCheckpointIntervalMs: number;
   logLevel: string;
 }
 
@@ -203,6 +207,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       autoPromoteLearners: bool('auto-promote-learners'),
       watchProgressNotifyIntervalMs: num('experimental-watch-progress-notify-interval'),
       watchStreamBufferBytes: num('watch-stream-buffer-bytes'),
+      leaseCheckpoint: bool('experimental-enable-lease-checkpoint'),
+      leaseCheckpointIntervalMs: num('experimental-lease-checkpoint-interval'),
       logLevel,
     },
   };

@@ -19,6 +19,7 @@ import type { WriteOp } from '../actors/mvcc/store.js';
 import rangeTask, { closeReaders, type RangeTask, type RangeTaskResult } from '../actors/reader/task.js';
 import { EtcdError, Errors } from '../protocol/errors.js';
 import { StatusBoard } from './status-board.js';
+import { Leases } from './leases.js';
 import { memberIdOf, resolveIdentity } from './identity.js';
 import { fetchMembers } from '../actors/raft/transport.js';
 import { confStateOf, type MemberRecord, type Membership } from '../actors/mvcc/members.js';
@@ -61,6 +62,7 @@ export class Member {
   private raftPort!: MessagePort;
   private raft!: Remote<RaftControl>;
   mvcc!: Remote<MvccControl>;
+  leases!: Leases;
   private watch!: Remote<WatchControl>;
   /** The gateway's channel to the watch actor. */
   watchPort!: MessagePort;
@@ -115,6 +117,7 @@ export class Member {
     this.watchPort = watchGateway.port2;
     const applied = await this.mvcc.consistentIndex();
     this.membership = await this.mvcc.members();
+    this.leases = new Leases(this, await this.mvcc.leases());
 
     const initialMembers: MemberRecord[] = [...this.config.initialCluster].map(([name, urls]) => ({
       id: memberIdOf(urls, this.config.initialClusterToken), name, peerURLs: urls, clientURLs: [], isLearner: false,
@@ -147,6 +150,7 @@ export class Member {
     this.readers = this.startReaders();
     await this.raft.started();
     await this.waitForLeader();
+    this.leases.start();
     this.log.info({ 'local-member-id': this.id.toString(16), 'cluster-id': this.clusterId.toString(16) }, 'member started');
     void this.publish();
   }
@@ -360,6 +364,7 @@ export class Member {
     try {
       const s = await this.withReadersClosed(() => this.mvcc.install(file), true);
       this.membership = s.membership;
+      this.leases.reload(await this.mvcc.leases());
       send(this.raftPort, { t: 'snapshotInstalled', req, membership: s.membership } satisfies GatewayToRaft);
     } catch (err) {
       send(this.raftPort, { t: 'snapshotInstalled', req, error: (err as Error).message } satisfies GatewayToRaft);
@@ -370,12 +375,23 @@ export class Member {
     const batch = this.reads.get(m.ctx);
     if (!batch) return;
     this.reads.delete(m.ctx);
-    const done = () => batch.forEach((r) => r.resolve());
-    if (this.board.get('appliedIndex') >= m.index) return done();
-    this.appliedWaiters.push({ index: m.index, resolve: done });
-    this.board.set('appliedWanted', Math.min(...this.appliedWaiters.map((w) => w.index)));
-    // The mvcc actor may have applied it before it saw the wish: look again.
-    this.releaseApplied(this.board.get('appliedIndex'));
+    void this.applied(m.index).then(() => batch.forEach((r) => r.resolve()));
+  }
+
+  /** Resolves once this member has applied everything committed so far (etcd's waitAppliedIndex). */
+  caughtUp(): Promise<void> {
+    return this.applied(this.board.get('commitIndex'));
+  }
+
+  /** Resolves once this member has applied `index`. */
+  private applied(index: number): Promise<void> {
+    if (this.board.get('appliedIndex') >= index) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.appliedWaiters.push({ index, resolve });
+      this.board.set('appliedWanted', Math.min(...this.appliedWaiters.map((w) => w.index)));
+      // The mvcc actor may have applied it before it saw the wish: look again.
+      this.releaseApplied(this.board.get('appliedIndex'));
+    });
   }
 
   /** Reads waiting for an applied index up to `applied` go on; the board keeps the next wish. */
@@ -389,6 +405,7 @@ export class Member {
 
   private onApplied(m: AppliedBatch): void {
     if (m.membership) this.membership = m.membership;
+    if (m.leases) this.leases.applied(m.leases);
     for (const r of m.results) {
       this.settle(r.id, r.bytes, r.error && new EtcdError(r.error.code, r.error.message));
     }
@@ -406,6 +423,7 @@ export class Member {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.leases?.stop();
     await this.raft?.stop();
     await this.readers?.destroy();
     await this.mvcc?.close();

@@ -13,3 +13,5 @@ export class MvccError extends Error {
 export const compacted = () => new MvccError(Errors.compacted);
 export const futureRev = () => new MvccError(Errors.futureRev);
 export const keyNotFound = () => new MvccError(Errors.keyNotFound);
+export const leaseNotFound = () => new MvccError(Errors.leaseNotFound);
+export const leaseExists = () => new MvccError(Errors.leaseExist);

@@ -2,6 +2,7 @@
 import { encode, decode } from '../channel.js';
 import type { WriteOp } from './store.js';
 import type { Membership } from './members.js';
+import type { LeaseChange } from './leases.js';
 
 export interface Proposal {
   origin: number;  // member that took the request; only it answers the client
@@ -20,4 +21,6 @@ export interface AppliedBatch {
   results: { id: number; bytes?: Uint8Array; error?: { code: number; message: string } }[];
   /** The membership, when this batch changed it. */
   membership?: Membership;
+  /** Leases granted, revoked or checkpointed by this batch, in order. */
+  leases?: LeaseChange[];
 }

@@ -4,6 +4,8 @@ import { encodeDeleteRangeResponse, encodePutResponse, encodeTxnResponse, type H
 import { encodeMessage, messageType } from '../../protocol/codec.js';
 
 const CompactionResponse = messageType('etcdserverpb.CompactionResponse');
+const LeaseGrantResponse = messageType('etcdserverpb.LeaseGrantResponse');
+const LeaseRevokeResponse = messageType('etcdserverpb.LeaseRevokeResponse');
 
 export function encodeResponse(op: WriteOp, header: Header, response: any): Uint8Array {
   switch (op.type) {
@@ -11,6 +13,9 @@ export function encodeResponse(op: WriteOp, header: Header, response: any): Uint
     case 'deleteRange': return encodeDeleteRangeResponse(header, response);
     case 'txn': return encodeTxnResponse(header, response);
     case 'compact': return encodeMessage(CompactionResponse, { header });
+    case 'leaseGrant': return encodeMessage(LeaseGrantResponse, { header, ...response });
+    case 'leaseRevoke': return encodeMessage(LeaseRevokeResponse, { header });
+    case 'leaseCheckpoint':
     case 'noop':
     case 'member': return new Uint8Array(0); // the gateway answers from the membership it is sent
   }

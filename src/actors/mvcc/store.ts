@@ -8,12 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { MvccError, keyNotFound, compacted, futureRev } from './errors.js';
+import { MvccError, keyNotFound, compacted, futureRev, leaseNotFound, leaseExists } from './errors.js';
 import { decodeIndex, encodeIndex, revKey, type IndexRecord } from './key-index.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
 import { keysAt, range, type View } from './range.js';
 import { applyMemberChange, type Membership } from './members.js';
 import type { ConfChange } from '../raft/confchange.js';
+import { LeaseTable, type LeaseChange, type LeaseRecord } from './leases.js';
 
 type Req = Record<string, any>;
 
@@ -23,6 +24,9 @@ export type WriteOp =
   | { type: 'txn'; req: Req }
   | { type: 'compact'; req: Req }
   | { type: 'member'; change: ConfChange }
+  | { type: 'leaseGrant'; req: Req }
+  | { type: 'leaseRevoke'; req: Req }
+  | { type: 'leaseCheckpoint'; req: Req }
   | { type: 'noop' };
 
 /** A change for watchers: the new KeyValue (a tombstone for a delete) and the one it replaced. */
@@ -31,7 +35,13 @@ export type ApplyResult = { revision: number; response: any; events: WatchEvent[
 
 export const DB_FILE = 'data.mdb';
 
-export interface Databases { root: RootDatabase; rev: Database<Buffer, Buffer>; index: Database<Buffer, Buffer>; meta: Database<any, string> }
+export interface Databases {
+  root: RootDatabase;
+  rev: Database<Buffer, Buffer>;
+  index: Database<Buffer, Buffer>;
+  meta: Database<any, string>;
+  leases: LeaseTable;
+}
 
 export function openDatabases(dir: string, file = DB_FILE): Databases {
   const root = open({ path: path.join(dir, file), noSync: true, noMetaSync: true, compression: false, maxDbs: 8 });
@@ -40,6 +50,10 @@ export function openDatabases(dir: string, file = DB_FILE): Databases {
     rev: root.openDB({ name: 'rev', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
     index: root.openDB({ name: 'index', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
     meta: root.openDB({ name: 'meta', encoding: 'msgpack' }) as unknown as Database<any, string>,
+    leases: new LeaseTable(
+      root.openDB({ name: 'lease', encoding: 'msgpack', keyEncoding: 'binary' }) as unknown as Database<any, Buffer>,
+      root.openDB({ name: 'leaseKeys', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
+    ),
   };
 }
 
@@ -81,6 +95,7 @@ export class MvccStore {
   private ci: number;
   private ciTerm: number;
   private membership: Membership;
+  private leaseChanges: LeaseChange[] = [];
 
   private constructor(readonly dir: string, private readonly dbs: Databases) {
     this.view = viewOf(dbs);
@@ -97,6 +112,15 @@ export class MvccStore {
     fs.mkdirSync(dir, { recursive: true });
     return new MvccStore(dir, openDatabases(dir, file));
   }
+
+  /** Lease changes applied since the last call, for the lease clock. */
+  takeLeaseChanges(): LeaseChange[] {
+    const out = this.leaseChanges;
+    this.leaseChanges = [];
+    return out;
+  }
+
+  leases(): LeaseRecord[] { return this.dbs.leases.all(); }
 
   consistentIndex(): number { return this.ci; }
   consistentTerm(): number { return this.ciTerm; }
@@ -144,6 +168,9 @@ export class MvccStore {
           break;
         }
         case 'compact': response = this.compact(op.req.revision ?? 0); break;
+        case 'leaseGrant': response = this.leaseGrant(op.req); break;
+        case 'leaseRevoke': response = this.leaseRevoke(w, op.req); break;
+        case 'leaseCheckpoint': response = this.leaseCheckpoint(op.req); break;
       }
       if (w.changed) this.rev = w.main;
       return { revision: this.rev, response, events: w.events };
@@ -164,6 +191,7 @@ export class MvccStore {
     const prev = exists ? this.view.revision(last!)! : undefined;
     // Only a top-level put can fail here, before it writes: a txn checked its puts up front.
     if ((req.ignore_value || req.ignore_lease) && !exists && !w.changed) throw keyNotFound();
+    if (req.lease && !req.ignore_lease && !this.dbs.leases.get(req.lease)) throw leaseNotFound();
     const prevKv = prev && (req.ignore_value || req.ignore_lease) ? decodeKeyValue(prev) : undefined;
     const kv = encodeKeyValue({
       key,
@@ -182,6 +210,11 @@ export class MvccStore {
       lease: req.ignore_lease ? prevKv?.lease ?? 0 : req.lease || 0,
     };
     this.dbs.index.putSync(key, encodeIndex(next));
+    const heldBy = exists ? record!.lease : 0;
+    if (heldBy !== next.lease) {
+      if (heldBy) this.dbs.leases.detach(heldBy, key);
+      if (next.lease) this.dbs.leases.attach(next.lease, key);
+    }
     w.events.push({ type: 0, kv, ...(prev ? { prev_kv: prev } : {}) });
     return { prev_kv: req.prev_kv ? prev : undefined, revision: w.main };
   }
@@ -197,6 +230,7 @@ export class MvccStore {
       const tomb = encodeKeyValue({ key: f.key, create_revision: 0, mod_revision: w.main, version: 0, lease: 0 });
       this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(1), tomb]));
       this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ revs: [...f.record.revs, at], create: 0, version: 0, lease: 0 }));
+      if (f.record.lease) this.dbs.leases.detach(f.record.lease, f.key);
       w.events.push({ type: 1, kv: tomb, prev_kv: prev });
     }
     return { deleted: found.length, prev_kvs: req.prev_kv ? prevKvs : undefined, revision: this.readRev(w) };
@@ -235,6 +269,7 @@ export class MvccStore {
       if (kind === 'put' && op.request_put && (op.request_put.ignore_value || op.request_put.ignore_lease)) {
         if (!keysAt(this.view, op.request_put.key, undefined, this.rev).next().value) throw keyNotFound();
       }
+      if (kind === 'put' && op.request_put?.lease && !op.request_put.ignore_lease && !this.dbs.leases.get(op.request_put.lease)) throw leaseNotFound();
       if (kind === 'range' && op.request_range?.revision > 0) {
         if (op.request_range.revision > this.rev) throw futureRev();
         if (op.request_range.revision < this.compactRev) throw compacted();
@@ -256,6 +291,34 @@ export class MvccStore {
       return { response_txn: this.txn(w, op.request_txn, path.nested[i]!) };
     });
     return { succeeded, responses, revision: this.readRev(w) };
+  }
+
+  private leaseGrant(req: Req) {
+    const id = Number(req.ID);
+    if (this.dbs.leases.get(id)) throw leaseExists();
+    this.dbs.leases.put({ id, ttl: Number(req.TTL), remaining: 0 });
+    this.leaseChanges.push({ t: 'granted', id, ttl: Number(req.TTL) });
+    return { ID: id, TTL: Number(req.TTL) };
+  }
+
+  // As etcd: every key the lease holds is deleted in one revision, in key order.
+  private leaseRevoke(w: RevisionWriter, req: Req) {
+    const id = Number(req.ID);
+    if (!this.dbs.leases.get(id)) throw leaseNotFound();
+    for (const key of this.dbs.leases.keysOf(id)) this.deleteRange(w, { key });
+    this.dbs.leases.remove(id);
+    this.leaseChanges.push({ t: 'revoked', id });
+    return {};
+  }
+
+  private leaseCheckpoint(req: Req) {
+    for (const c of req.checkpoints ?? []) {
+      const lease = this.dbs.leases.get(Number(c.ID));
+      if (!lease) continue;
+      this.dbs.leases.put({ ...lease, remaining: Number(c.remaining_TTL ?? 0) });
+      this.leaseChanges.push({ t: 'checkpoint', id: lease.id, remaining: Number(c.remaining_TTL ?? 0) });
+    }
+    return {};
   }
 
   private compact(rev: number) {

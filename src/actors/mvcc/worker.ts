@@ -98,6 +98,8 @@ function apply(batch: ApplyBatch): void {
   if (board.get('watching')) sendEvents(results);
   const out: AppliedBatch = { applied: store.consistentIndex(), revision: store.currentRevision(), results: [] };
   if (store.members() !== membershipBefore) out.membership = store.members();
+  const leases = store.takeLeaseChanges();
+  if (leases.length) out.leases = leases;
   for (const w of waiting) {
     const r: ApplyResult | undefined = results[w.at];
     if (!r) continue; // skipped: already applied before a restart
@@ -107,10 +109,10 @@ function apply(batch: ApplyBatch): void {
       out.results.push({ id: w.id, bytes: encodeResponse(items[w.at]!.op, header, r.response) });
     }
   }
-  // Only a batch with results, a new membership or a read waiting for it is worth a message:
+  // Only a batch with results, a new membership, lease changes or a read waiting for it is worth a message:
   // the gateway reads the applied index from the board otherwise.
   const wanted = board.get('appliedWanted');
-  if (out.results.length || out.membership || (wanted && out.applied >= wanted)) send(cfg.gatewayPort, out);
+  if (out.results.length || out.membership || out.leases || (wanted && out.applied >= wanted)) send(cfg.gatewayPort, out);
 }
 
 /** The watch actor gets every revision's events once it is committed (it reads the store for more). */
@@ -123,6 +125,7 @@ function sendEvents(results: (ApplyResult | undefined)[]): void {
 const control = {
   consistentIndex: () => store.consistentIndex(),
   members: () => store.members(),
+  leases: () => onStore(() => store.leases()),
   flush: () => onStore(() => store.flush()),
   /** Copies the database to `file` for a raft snapshot; returns the index, term and membership it holds. */
   snapshot: async (file: string) => {

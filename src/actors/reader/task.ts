@@ -25,12 +25,24 @@ export async function closeReaders(): Promise<void> {
   opened.clear();
 }
 
-export default function rangeTask(task: RangeTask): RangeTaskResult {
-  let dbs = opened.get(task.dbDir);
+function databases(dbDir: string): Databases {
+  let dbs = opened.get(dbDir);
   if (!dbs) {
-    dbs = openDatabases(task.dbDir);
-    opened.set(task.dbDir, dbs);
+    dbs = openDatabases(dbDir);
+    opened.set(dbDir, dbs);
   }
+  return dbs;
+}
+
+/** The keys a lease holds, read where it is called (a short index scan). */
+export function leaseKeys(dbDir: string, id: number): Buffer[] {
+  const dbs = databases(dbDir);
+  dbs.root.resetReadTxn();
+  return dbs.leases.keysOf(id);
+}
+
+export default function rangeTask(task: RangeTask): RangeTaskResult {
+  const dbs = databases(task.dbDir);
   // A fresh snapshot: the writer may have committed since this thread last read.
   dbs.root.resetReadTxn();
   const txn = dbs.root.useReadTransaction();

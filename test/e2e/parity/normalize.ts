@@ -8,9 +8,11 @@ export interface Step {
   loose?: boolean;
   /** A command that runs until stopped (watch): these steps run while it does, then it is interrupted. */
   during?: Step[];
+  /** Keeps what this pattern's first group matches in its output, for later steps' `$NAME` arguments. */
+  capture?: { name: string; pattern: RegExp };
 }
 
-const ID_FIELDS = /"(cluster_id|member_id|raft_term|ID|leader|raftIndex|raftTerm|raftAppliedIndex|dbSize|dbSizeInUse|hash)":\s*\d+/g;
+const ID_FIELDS = /"(cluster_id|member_id|raft_term|ID|id|lease|leader|raftIndex|raftTerm|raftAppliedIndex|dbSize|dbSizeInUse|hash)":\s*\d+/g;
 const FIELD_LINES = /^"(ClusterID|MemberID|RaftTerm)" : \d+$/gm;
 
 export function normalize(text: string, endpoint: string, step: Step): string {

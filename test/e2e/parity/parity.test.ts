@@ -34,17 +34,20 @@ async function settled(ctl: RunningCtl): Promise<void> {
   }
 }
 
-async function runSteps(endpoint: string, steps: Step[], outputs: string[]): Promise<void> {
+async function runSteps(endpoint: string, steps: Step[], outputs: string[], vars = new Map<string, string>()): Promise<void> {
   for (const step of steps) {
     let r: CtlResult;
+    const args = step.args.map((a) => a.replace(/\$([A-Z]+)/g, (whole, name: string) => vars.get(name) ?? whole));
     if (step.during) {
-      const ctl = startEtcdctl(endpoint, step.args);
+      const ctl = startEtcdctl(endpoint, args);
       if (step.stdin) ctl.write(step.stdin);
       await sleep(WATCH_READY_MS);
-      await runSteps(endpoint, step.during, outputs);
+      await runSteps(endpoint, step.during, outputs, vars);
       await settled(ctl);
       r = await ctl.stop();
-    } else r = await etcdctl(endpoint, step.args, { stdin: step.stdin });
+    } else r = await etcdctl(endpoint, args, { stdin: step.stdin });
+    const captured = step.capture && r.stdout.match(step.capture.pattern)?.[1];
+    if (captured) vars.set(step.capture!.name, captured);
     outputs.push([`$ etcdctl ${step.args.join(' ')}`, `exit ${r.code}`, normalize(r.stdout, endpoint, step), normalize(errorLines(r.stderr), endpoint, step)].join('\n'));
   }
 }

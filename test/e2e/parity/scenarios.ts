@@ -12,7 +12,27 @@ const txn = (stdin: string, ...args: string[]): Step => ({ args: ['txn', ...args
 const watch = (args: string[], during: Step[], stdin?: string): Step => ({ args: ['watch', ...args], during, ...(stdin ? { stdin } : {}) });
 const echoEvent = 'echo "$ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY=$ETCD_WATCH_VALUE rev=$ETCD_WATCH_REVISION"';
 
+const grant = (name: string, ttl: string): Step => ({ args: ['lease', 'grant', ttl], capture: { name, pattern: /^lease ([0-9a-f]+) granted/ } });
+
 export const SCENARIOS: Record<string, Step[]> = {
+  'leases': [
+    grant('A', '100'), grant('C', '100'),
+    // etcd lists a lease's keys in no set order: at most one is attached where they are listed.
+    s('put', '--lease=$A', 'l/1', 'x'), s('put', 'l/3', 'z'),
+    s('lease', 'timetolive', '$A'), s('lease', 'timetolive', '$A', '--keys'), s('lease', 'timetolive', '$A', '--keys', '-w', 'json'),
+    s('put', '--lease=$A', 'l/2', 'y'), s('put', 'l/1', 'x', '--ignore-lease'),
+    s('lease', 'timetolive', '$C', '--keys'),
+    s('put', '--lease=$C', 'l/2', 'moved'), s('lease', 'timetolive', '$A', '--keys'), s('get', 'l/2', '-w', 'json'),
+    s('put', 'l/2', 'again', '--ignore-lease'), s('put', 'l/1', 'free'), s('lease', 'timetolive', '$A', '--keys'), s('lease', 'timetolive', '$C', '--keys'),
+    s('lease', 'keep-alive', '--once', '$A'), s('lease', 'keep-alive', '--once', '-w', 'json', '$A'),
+    s('lease', 'revoke', '$C'), s('get', '--prefix', 'l/'), s('lease', 'timetolive', '$C'), s('lease', 'revoke', '$C'),
+    s('lease', 'keep-alive', '--once', '$C'),
+    s('lease', 'list'), s('lease', 'list', '-w', 'json'),
+    s('put', '--lease=1234', 'k', 'v'), s('lease', 'revoke', '1234'), s('lease', 'timetolive', '1234'),
+    s('lease', 'grant', '9000000001'), s('lease', 'grant', 'x'), s('lease', 'revoke', '$A'), s('get', '--prefix', 'l/'),
+    txn('\nput --lease=$A t 1\n\n\n'),
+    s('lease', 'grant', '1'), // raised to the minimum TTL: 1.5 election timeouts, in whole seconds
+  ],
   'watch live': [
     s('put', 'foo', '0'),
     watch(['foo'], [s('put', 'foo', '1'), s('put', 'foo', '2'), s('del', 'foo'), s('put', 'bar', 'x')]),
