@@ -2,9 +2,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
 import { serviceDefinition } from '../protocol/codec.js';
-import { Errors, EtcdError, toServiceError } from '../protocol/errors.js';
+import { Errors, EtcdError } from '../protocol/errors.js';
 import { checkDelete, checkPut, checkRange, checkSize, checkTxn } from './validate.js';
-import { unary } from './unary.js';
+import { failStream, unary } from './unary.js';
 import type { RangePage, RangeTask, RangeTaskResult } from '../actors/reader/task.js';
 import protobuf from 'protobufjs';
 
@@ -66,7 +66,7 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
 
     // Pages of a range read at one revision, so a large result is never built whole.
     RangeStream: (call: grpc.ServerWritableStream<Req, unknown>) => {
-      streamRange(call, read).catch((err) => call.destroy(Object.assign(new Error(), toServiceError(err))));
+      streamRange(call, read).catch((err) => failStream(call, err));
     },
   };
 }

@@ -4,10 +4,10 @@ import { randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
 import { serviceDefinition } from '../protocol/codec.js';
-import { Errors } from '../protocol/errors.js';
+import { Errors, EtcdError } from '../protocol/errors.js';
 import { leaseKeys } from '../actors/reader/task.js';
 import { connect } from '../client/client.js';
-import { unary } from './unary.js';
+import { failStream, unary } from './unary.js';
 import { forwardToLeader } from './forward.js';
 
 type Req = Record<string, any>;
@@ -64,7 +64,8 @@ function keepAlive(member: Member, call: grpc.ServerDuplexStream<Req, Req>): voi
   let queue = Promise.resolve();
   const fail = (err: grpc.ServiceError | Error) => {
     closeRelay();
-    call.destroy(Object.assign(new Error((err as Error).message), { code: (err as grpc.ServiceError).code ?? grpc.status.UNAVAILABLE, details: (err as grpc.ServiceError).details ?? (err as Error).message }));
+    const e = err as grpc.ServiceError;
+    failStream(call, typeof e.code === 'number' && e.details ? new EtcdError(e.code, e.details) : err);
   };
   const toLeader = (req: Req) => {
     if (!relay) {
