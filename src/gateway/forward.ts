@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
 import { connect } from '../client/client.js';
-import { EtcdError, Errors } from '../protocol/errors.js';
+import { Errors, fromServiceError } from '../protocol/errors.js';
 
 export async function forwardToLeader(member: Member, service: string, method: string, req: Record<string, any>, call: grpc.ServerUnaryCall<unknown, unknown>): Promise<unknown> {
   const leader = member.members.find((m) => m.id === member.board.get('leader'));
@@ -15,9 +15,7 @@ export async function forwardToLeader(member: Member, service: string, method: s
   try {
     return await client.service(service)[method]!(req, Number.isFinite(remaining) && remaining > 0 ? { deadlineMs: remaining } : {});
   } catch (err) {
-    const e = err as grpc.ServiceError;
-    if (typeof e.code === 'number' && e.details) throw new EtcdError(e.code, e.details);
-    throw err;
+    throw fromServiceError(err);
   } finally {
     client.close();
   }

@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
 import { serviceDefinition } from '../protocol/codec.js';
-import { Errors, EtcdError } from '../protocol/errors.js';
+import { Errors, fromServiceError } from '../protocol/errors.js';
 import { leaseKeys } from '../actors/reader/task.js';
 import { connect } from '../client/client.js';
 import { failStream, unary } from './unary.js';
@@ -64,8 +64,7 @@ function keepAlive(member: Member, call: grpc.ServerDuplexStream<Req, Req>): voi
   let queue = Promise.resolve();
   const fail = (err: grpc.ServiceError | Error) => {
     closeRelay();
-    const e = err as grpc.ServiceError;
-    failStream(call, typeof e.code === 'number' && e.details ? new EtcdError(e.code, e.details) : err);
+    failStream(call, fromServiceError(err));
   };
   const toLeader = (req: Req) => {
     if (!relay) {

@@ -9,6 +9,9 @@ import { MAINTENANCE_SERVICE, maintenanceHandlers } from './maintenance.js';
 import { CLUSTER_SERVICE, clusterHandlers } from './cluster.js';
 import { WATCH_SERVICE, WatchStreams } from './watch.js';
 import { LEASE_SERVICE, leaseHandlers } from './lease.js';
+import { LOCK_SERVICE, lockHandlers } from './lock.js';
+import { ELECTION_SERVICE, electionHandlers } from './election.js';
+import { connect, type Client } from '../client/client.js';
 import { GRPC_OVERHEAD_BYTES } from '../server/config.js';
 
 
@@ -16,6 +19,10 @@ export class Gateway {
   private readonly server: grpc.Server;
   private readonly listeners: net.Server[] = [];
   private readonly watches: WatchStreams;
+  private bound: string[] = [];
+  private selfClient?: Client;
+  /** A client of this member itself, for the services etcd also builds on its own client. */
+  private readonly self = () => (this.selfClient ??= connect(new URL(this.bound[0]!).host));
 
   constructor(private readonly member: Member) {
     this.server = new grpc.Server({
@@ -27,6 +34,8 @@ export class Gateway {
     this.server.addService(MAINTENANCE_SERVICE, maintenanceHandlers(member));
     this.server.addService(CLUSTER_SERVICE, clusterHandlers(member));
     this.server.addService(LEASE_SERVICE, leaseHandlers(member));
+    this.server.addService(LOCK_SERVICE, lockHandlers(this.self));
+    this.server.addService(ELECTION_SERVICE, electionHandlers(this.self));
     this.watches = new WatchStreams(member.watchPort);
     this.server.addService(WATCH_SERVICE, this.watches.handlers());
   }
@@ -47,6 +56,7 @@ export class Gateway {
       this.listeners.push(listener);
       bound.push(`${url.protocol}//${url.hostname}:${(listener.address() as net.AddressInfo).port}`);
     }
+    this.bound = bound;
     return bound;
   }
 
@@ -54,6 +64,7 @@ export class Gateway {
   async close(graceMs = 5000): Promise<void> {
     for (const l of this.listeners) l.close();
     this.watches.endAll();
+    this.selfClient?.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

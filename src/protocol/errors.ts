@@ -68,7 +68,17 @@ export const Errors = {
   badLeaderTransferee: e(Code.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'),
   canceled: e(Code.CANCELLED, 'etcdserver: request canceled'),
   deadlineExceeded: e(Code.DEADLINE_EXCEEDED, 'etcdserver: context deadline exceeded'),
+  // The election service's own, which etcd returns as plain errors (code Unknown).
+  electionNoLeader: e(Code.UNKNOWN, 'election: no leader'),
+  electionNotLeader: e(Code.UNKNOWN, 'election: not leader'),
+  missingLeaderKey: e(Code.UNKNOWN, '"leader" field must be provided'),
 } as const;
+
+/** A gRPC error from another member or from this one's own client, as the EtcdError it carries. */
+export function fromServiceError(err: unknown): unknown {
+  const e = err as Partial<ServiceError>;
+  return typeof e?.code === 'number' && e.details ? new EtcdError(e.code, e.details) : err;
+}
 
 /** The form @grpc/grpc-js sends: code, details (the message) and empty metadata. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
