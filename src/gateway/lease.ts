@@ -41,6 +41,7 @@ export function leaseHandlers(member: Member): grpc.UntypedServiceImplementation
     LeaseTimeToLive: unary<Req>(async (req, call) => {
       if (!leading()) return forwardToLeader(member, 'etcdserverpb.Lease', 'LeaseTimeToLive', req, call);
       await member.caughtUp();
+      member.leases.followLeadership();
       const id = Number(req.ID ?? 0);
       const t = member.leases.clock.timeToLive(id, Date.now());
       if (!t) return { header: member.header(), ID: id, TTL: -1 };

@@ -39,7 +39,10 @@ export class Leases {
   /** Renews on the leader; `notPrimary` elsewhere (the caller forwards). */
   renew(id: number): Renewal {
     this.followLeadership();
-    return this.clock.renew(id, Date.now());
+    const r = this.clock.renew(id, Date.now());
+    // As etcd: a renewed lease's checkpoint is cleared everywhere, or a later leader would cut it short.
+    if ('checkpointed' in r) this.member.propose({ type: 'leaseCheckpoint', req: { checkpoints: [{ ID: id, remaining_TTL: 0 }] } }).catch(() => undefined);
+    return r;
   }
 
   /** Takes up or gives up the clocks as this member gains or loses the leadership. */

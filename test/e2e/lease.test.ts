@@ -201,3 +201,26 @@ print('ok')
     await server.stop();
   }
 });
+
+test('--experimental-enable-lease-checkpoint: a new leader continues from the checkpointed remaining TTL', async () => {
+  const cluster = await startCluster({ kind: 'kvd', size: 3, extraArgs: ['--experimental-enable-lease-checkpoint', '--experimental-lease-checkpoint-interval', '500ms'] });
+  try {
+    const leader = await agreedLeader(cluster.members);
+    const survivors = cluster.members.filter((m) => m !== leader);
+    const client = connect(survivors[0]!.endpoint);
+    try {
+      const id = Number((await client.service('etcdserverpb.Lease').LeaseGrant!({ TTL: 20 })).ID);
+      await sleep(5000);
+      leader.kill9();
+      await agreedLeader(survivors);
+      const t = await client.service('etcdserverpb.Lease').LeaseTimeToLive!({ ID: id });
+      // Without checkpoints the new leader would give it 20 s + an election timeout again.
+      assert.ok(Number(t.TTL) <= 17, `remaining ${t.TTL} s after 5 s of a 20 s lease and a leader change`);
+      assert.ok(Number(t.TTL) > 0);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await cluster.stop();
+  }
+});

@@ -9,7 +9,8 @@ interface Lease { id: number; ttl: number; remaining: number; expiry: number; re
 /** How long an expired lease waits before its revoke is asked for again (the first was lost). */
 const REVOKE_RETRY_MS = 3000;
 
-export type Renewal = { ttl: number } | { notFound: true } | { notPrimary: true };
+/** `checkpointed`: the lease had a checkpoint, which the other members must now forget too. */
+export type Renewal = { ttl: number; checkpointed?: true } | { notFound: true } | { notPrimary: true };
 
 export class LeaseClock {
   private readonly leases = new Map<number, Lease>();
@@ -58,8 +59,9 @@ export class LeaseClock {
     const l = this.leases.get(id);
     if (!l || l.expiry <= now) return { notFound: true }; // an expired lease is as good as revoked
     l.expiry = now + l.ttl * 1000;
+    const checkpointed = l.remaining > 0;
     l.remaining = 0;
-    return { ttl: l.ttl };
+    return checkpointed ? { ttl: l.ttl, checkpointed } : { ttl: l.ttl };
   }
 
   /** Whole seconds left, as etcd reports them (-1 once expired); undefined for an unknown lease. */
