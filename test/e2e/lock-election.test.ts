@@ -89,6 +89,7 @@ async function grpcScript(kind: ServerKind): Promise<string[]> {
     await record('lock', () => lock.Lock!({ name: b('res'), lease: 0x1111 }));
     await record('lock with a missing lease', () => lock.Lock!({ name: b('res2'), lease: 0x9999 }));
     await record('lock taken', () => lock.Lock!({ name: b('res'), lease: 0x2222 }, { deadlineMs: 1000 }));
+    await sleep(500); // the server withdraws the abandoned contender's key after the deadline
     await record('unlock', () => lock.Unlock!({ key: b('res/1111') }));
     await record('lock again', () => lock.Lock!({ name: b('res'), lease: 0x2222 }));
     await record('leader of nobody', () => election.Leader!({ name: b('e') }));
@@ -100,6 +101,7 @@ async function grpcScript(kind: ServerKind): Promise<string[]> {
     await record('proclaim as a stranger', () => election.Proclaim!({ leader: { ...won.leader, rev: 1 }, value: b('x') }));
     await record('proclaim without a leader key', () => election.Proclaim!({ value: b('x') }));
     await record('campaign taken', () => election.Campaign!({ name: b('e'), lease: 0x2222, value: b('w') }, { deadlineMs: 1000 }));
+    await sleep(500);
     await record('resign', () => election.Resign!({ leader: won.leader }));
     await record('leader after resign', () => election.Leader!({ name: b('e') }));
     return out;

@@ -25,6 +25,7 @@ export const SCENARIOS: Record<string, Step[]> = {
     s('put', '--lease=$C', 'l/2', 'moved'), s('lease', 'timetolive', '$A', '--keys'), s('get', 'l/2', '-w', 'json'),
     s('put', 'l/2', 'again', '--ignore-lease'), s('put', 'l/1', 'free'), s('lease', 'timetolive', '$A', '--keys'), s('lease', 'timetolive', '$C', '--keys'),
     s('lease', 'keep-alive', '--once', '$A'), s('lease', 'keep-alive', '--once', '-w', 'json', '$A'),
+    { args: ['lease', 'keep-alive', '$A'], during: [] }, // renews at once, then every TTL/3 until interrupted
     s('lease', 'revoke', '$C'), s('get', '--prefix', 'l/'), s('lease', 'timetolive', '$C'), s('lease', 'revoke', '$C'),
     s('lease', 'keep-alive', '--once', '$C'),
     s('lease', 'list'), s('lease', 'list', '-w', 'json'),
