@@ -11,6 +11,10 @@ interface Rate { perSec: number; p50Ms: number; p99Ms: number }
 
 const b = (s: string) => Buffer.from(s);
 
+// Client-chosen lease IDs: etcd's own are 63-bit, beyond what this client keeps exact.
+let nextLeaseId = 1 + Math.floor(Math.random() * 2 ** 40);
+const grantLease = async (client: Client) => Number((await client.service('etcdserverpb.Lease').LeaseGrant!({ ID: nextLeaseId++, TTL: 600 })).ID);
+
 /** Runs `one` in `workers` closed loops for `seconds`; each call's latency is recorded. */
 async function closedLoops(workers: number, seconds: number, one: (worker: number) => Promise<void>): Promise<Rate> {
   const latencies: number[] = [];
@@ -36,15 +40,17 @@ async function grants(client: Client, clients: number, seconds: number): Promise
 
 /** Keep-alives for `count` leases over `streams` streams, each stream renewing its leases in turn. */
 async function keepAlives(client: Client, count: number, streams: number, seconds: number): Promise<Rate> {
-  const lease = client.service('etcdserverpb.Lease');
   const ids: number[] = [];
   for (let i = 0; i < count; i += 200) {
-    ids.push(...(await Promise.all(Array.from({ length: Math.min(200, count - i) }, async () => Number((await lease.LeaseGrant!({ TTL: 600 })).ID)))));
+    ids.push(...(await Promise.all(Array.from({ length: Math.min(200, count - i) }, () => grantLease(client)))));
   }
   const raw = client.raw('etcdserverpb.Lease') as unknown as { LeaseKeepAlive(): grpc.ClientDuplexStream<any, any> };
   const calls = Array.from({ length: streams }, () => raw.LeaseKeepAlive());
   const pending = calls.map(() => [] as ((r: unknown) => void)[]);
-  calls.forEach((c, s) => c.on('data', () => pending[s]!.shift()?.(undefined)));
+  calls.forEach((c, s) => {
+    c.on('data', () => pending[s]!.shift()?.(undefined));
+    c.on('error', () => undefined); // cancelled at the end
+  });
   // Each stream keeps a window of renewals in flight; answers come back in order.
   const window = 16;
   const rate = await closedLoops(streams * window, seconds, async (w) => {
@@ -60,9 +66,8 @@ async function keepAlives(client: Client, count: number, streams: number, second
 }
 
 async function locks(client: Client, contenders: number, seconds: number): Promise<Rate> {
-  const lease = client.service('etcdserverpb.Lease');
   const lock = client.service('v3lockpb.Lock');
-  const leases = await Promise.all(Array.from({ length: contenders }, async () => Number((await lease.LeaseGrant!({ TTL: 600 })).ID)));
+  const leases = await Promise.all(Array.from({ length: contenders }, () => grantLease(client)));
   return closedLoops(contenders, seconds, async (w) => {
     const held = await lock.Lock!({ name: b('bench-lock'), lease: leases[w]! });
     await lock.Unlock!({ key: held.key });

@@ -32,6 +32,9 @@ interface Pending { resolve: (bytes: Uint8Array) => void; reject: (err: Error) =
 /** A leader refused a second membership change while one is in progress. */
 const PENDING_CONF = new Error('a membership change is in progress');
 
+/** How long a second reader thread stays without work. */
+const READER_IDLE_MS = 60_000;
+
 /** History a watcher catching up reads in one step of the watch actor. */
 const WATCH_CATCH_UP_BYTES = 1024 * 1024;
 
@@ -214,6 +217,9 @@ export class Member {
       filename: actorUrl('reader/task.js').href,
       minThreads: 1,
       maxThreads: 2,
+      // A reader thread takes ~50 ms to start (it loads LMDB and the protos): one started for a
+      // burst of ranges stays for the next instead of ending as soon as it is idle.
+      idleTimeout: READER_IDLE_MS,
       // Readers must keep their event loop (lmdb-js renews read transactions on it).
       atomics: 'disabled',
     });
