@@ -28,8 +28,9 @@ export function leaseHandlers(member: Member): grpc.UntypedServiceImplementation
       const ttl = Number(req.TTL ?? 0);
       if (ttl > MAX_LEASE_TTL) throw Errors.leaseTTLTooLarge;
       let id = Number(req.ID ?? 0);
-      // Server-chosen IDs stay below 2^53, exact as JavaScript numbers.
-      while (!id || member.leases.clock.exists(id)) id = randomInt(1, 2 ** 48) * 32 + randomInt(32);
+      // Server-chosen IDs stay below 2^53, exact as JavaScript numbers; a client's is kept,
+      // and refused when it exists.
+      if (!id) do id = randomInt(1, 2 ** 48) * 32 + randomInt(32); while (member.leases.clock.exists(id));
       return member.propose({ type: 'leaseGrant', req: { ID: id, TTL: Math.max(ttl, minTTL) } });
     }),
 

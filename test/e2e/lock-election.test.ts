@@ -86,6 +86,7 @@ async function grpcScript(kind: ServerKind): Promise<string[]> {
     // Client-chosen lease IDs, so that contender keys are the same on both servers.
     await lease.LeaseGrant!({ ID: 0x1111, TTL: 60 });
     await lease.LeaseGrant!({ ID: 0x2222, TTL: 60 });
+    await record('grant of an existing lease', () => lease.LeaseGrant!({ ID: 0x2222, TTL: 60 }));
     await record('lock', () => lock.Lock!({ name: b('res'), lease: 0x1111 }));
     await record('lock with a missing lease', () => lock.Lock!({ name: b('res2'), lease: 0x9999 }));
     await record('lock taken', () => lock.Lock!({ name: b('res'), lease: 0x2222 }, { deadlineMs: 1000 }));
