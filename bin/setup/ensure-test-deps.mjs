@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The tests drive kvd with real etcd tools and compare against a real etcd: etcdctl 3.4
-// (Debian etcd-client), etcd (etcd-server) and the python3-etcd3 client. Installs them with apt-get when missing and
+// (Debian etcd-client), etcd (etcd-server) and the python3-etcd3 and python3-etcd3gw clients. Installs them with apt-get when missing and
 // running as root; otherwise says what to install.
 import { execSync } from 'node:child_process';
 
@@ -13,10 +13,11 @@ const has = (cmd) => {
   }
 };
 
-// Debian's python3-etcd3 (a third-party client the tests also drive) runs on the system Python.
-const hasPythonEtcd3 = () => {
+// Debian's python3-etcd3 and python3-etcd3gw (third-party clients the tests also drive) run on
+// the system Python.
+const hasPythonModule = (name) => {
   try {
-    execSync('/usr/bin/python3 -c "import etcd3"', { stdio: 'ignore' });
+    execSync(`/usr/bin/python3 -c "import ${name}"`, { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -24,7 +25,7 @@ const hasPythonEtcd3 = () => {
 };
 
 const missing = [['etcdctl', 'etcd-client'], ['etcd', 'etcd-server']].filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
-if (!hasPythonEtcd3()) missing.push('python3-etcd3');
+for (const [module, pkg] of [['etcd3', 'python3-etcd3'], ['etcd3gw', 'python3-etcd3gw']]) if (!hasPythonModule(module)) missing.push(pkg);
 if (missing.length) {
   if (process.getuid?.() === 0 && has('apt-get')) {
     execSync('apt-get update -qq', { stdio: 'inherit' });

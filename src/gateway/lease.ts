@@ -95,9 +95,12 @@ function keepAlive(member: Member, call: grpc.ServerDuplexStream<Req, Req>): voi
       call.write({ header: member.header(), ID: id, TTL: 'ttl' in r ? r.ttl : 0 });
     });
   });
+  // The client is done asking (as etcd, the stream ends once the renewals asked for are answered).
   call.on('end', () => {
-    closeRelay();
-    call.end();
+    queue = queue.then(() => {
+      closeRelay();
+      call.end();
+    });
   });
   call.on('cancelled', () => closeRelay());
   call.on('error', () => closeRelay());

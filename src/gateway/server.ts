@@ -1,6 +1,8 @@
-// The client listener: @grpc/grpc-js serving kvd's services on every --listen-client-urls.
-// Connections are accepted here and handed to grpc-js through the authority front.
+// The client listener: @grpc/grpc-js serving kvd's services on every --listen-client-urls, and
+// HTTP/1.1 on the same port. Connections are accepted here: gRPC ones are handed to grpc-js
+// through the authority front, others to the HTTP server.
 import net from 'node:net';
+import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { AuthorityFront } from './authority-front.js';
 import type { Member } from '../server/member.js';
@@ -12,19 +14,43 @@ import { LEASE_SERVICE, leaseHandlers } from './lease.js';
 import { LOCK_SERVICE, lockHandlers } from './lock.js';
 import { ELECTION_SERVICE, electionHandlers } from './election.js';
 import { connect, type Client } from '../client/client.js';
+import { JsonGateway } from './json-gateway.js';
+import type { Metrics } from '../server/metrics.js';
 import { GRPC_OVERHEAD_BYTES } from '../server/config.js';
 
+
+/**
+ * One port for gRPC and HTTP/1.1, as etcd: a connection that starts with the HTTP/2 preface
+ * goes to gRPC, any other to the HTTP server (JSON gateway, /health, /version, /metrics).
+ */
+function routeConnection(socket: net.Socket, route: (http2: boolean) => void): void {
+  let head = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    head = Buffer.concat([head, chunk]);
+    if (head.length < PREFACE_START.length && PREFACE_START.subarray(0, head.length).equals(head)) return;
+    socket.off('data', onData);
+    socket.pause();
+    socket.unshift(head);
+    route(head.subarray(0, PREFACE_START.length).equals(PREFACE_START));
+    socket.resume();
+  };
+  socket.on('data', onData);
+}
+
+const PREFACE_START = Buffer.from('PRI ');
 
 export class Gateway {
   private readonly server: grpc.Server;
   private readonly listeners: net.Server[] = [];
   private readonly watches: WatchStreams;
+  private readonly http: http.Server;
+  private readonly json: JsonGateway;
   private bound: string[] = [];
   private selfClient?: Client;
   /** A client of this member itself, for the services etcd also builds on its own client. */
   private readonly self = () => (this.selfClient ??= connect(new URL(this.bound[0]!).host));
 
-  constructor(private readonly member: Member) {
+  constructor(private readonly member: Member, metrics: Metrics) {
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': member.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
       'grpc.max_send_message_length': 2 ** 31 - 1,
@@ -38,6 +64,8 @@ export class Gateway {
     this.server.addService(ELECTION_SERVICE, electionHandlers(this.self));
     this.watches = new WatchStreams(member.watchPort);
     this.server.addService(WATCH_SERVICE, this.watches.handlers());
+    this.json = new JsonGateway(member, metrics, () => new URL(this.bound[0]!).host);
+    this.http = http.createServer((req, res) => this.json.handle(req, res));
   }
 
   async listen(): Promise<string[]> {
@@ -47,7 +75,10 @@ export class Gateway {
       if (url.protocol !== 'http:') throw new Error(`kvd: ${url.href}: TLS client URLs are not supported yet`);
       const listener = net.createServer((socket) => {
         socket.setNoDelay(true);
-        injector.injectConnection(new AuthorityFront(socket));
+        routeConnection(socket, (http2) => {
+          if (http2) injector.injectConnection(new AuthorityFront(socket));
+          else this.http.emit('connection', socket);
+        });
       });
       await new Promise<void>((resolve, reject) => {
         listener.once('error', reject);
@@ -65,6 +96,9 @@ export class Gateway {
     for (const l of this.listeners) l.close();
     this.watches.endAll();
     this.selfClient?.close();
+    this.json.close();
+    this.http.close();
+    this.http.closeAllConnections();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

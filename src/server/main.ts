@@ -30,10 +30,10 @@ async function main(): Promise<void> {
 
   const member = new Member(config, log);
   await member.start();
-  const gateway = new Gateway(member);
+  const metrics = new Metrics();
+  const gateway = new Gateway(member, metrics);
   const urls = await gateway.listen();
   log.info({ address: urls }, 'serving client traffic');
-  const metrics = new Metrics();
   if (config.listenMetricsUrls.length) log.info({ address: await metrics.listen(config.listenMetricsUrls) }, 'serving metrics');
 
   let stopping = false;

@@ -1,0 +1,124 @@
+// HTTP/1.1 on the client port: the JSON gateway against a real etcd (the same requests must get
+// the same status and body, IDs and terms aside), /health, and Debian's python3-etcd3gw client.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { execFile } from 'node:child_process';
+import { startServer, type ServerKind } from './harness/server.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+const ID_FIELDS = /"(cluster_id|member_id|raft_term|ID|leader|raftIndex|raftTerm|dbSize|dbSizeInUse|hash|version)":"?[\w.]+"?/g;
+
+interface Step { path: string; body?: unknown; method?: string; stream?: boolean }
+
+const STEPS: Step[] = [
+  { path: '/v3/kv/put', body: { key: b64('foo'), value: b64('bar') } },
+  { path: '/v3/kv/put', body: { key: b64('foo'), value: b64('baz'), prev_kv: true } },
+  { path: '/v3/kv/range', body: { key: b64('foo') } },
+  { path: '/v3/kv/range', body: { key: b64('a'), range_end: b64('z'), keysOnly: true } },
+  { path: '/v3/kv/put', body: { value: b64('x') } },
+  { path: '/v3/kv/range', body: { key: b64('foo'), revision: '99' } },
+  { path: '/v3/kv/txn', body: { compare: [{ key: b64('foo'), result: 'EQUAL', target: 'VALUE', value: b64('baz') }], success: [{ requestPut: { key: b64('t'), value: b64('1') } }, { request_range: { key: b64('foo') } }] } },
+  { path: '/v3/lease/grant', body: { TTL: 60, ID: 4660 } },
+  { path: '/v3/kv/put', body: { key: b64('l'), value: b64('1'), lease: '4660' } },
+  { path: '/v3/lease/timetolive', body: { ID: 4660, keys: true } },
+  { path: '/v3/kv/lease/leases', body: {} },
+  { path: '/v3/lease/revoke', body: { ID: 4660 } },
+  { path: '/v3/lease/revoke', body: { ID: 4660 } },
+  { path: '/v3/kv/deleterange', body: { key: b64('foo'), prev_kv: true } },
+  { path: '/v3/kv/compaction', body: { revision: 3 } },
+  { path: '/v3/kv/compaction', body: { revision: 2 } },
+  { path: '/v3/kv/put', body: { key: b64('w'), value: b64('old') } },
+  { path: '/v3/watch', body: { create_request: { key: b64('w'), start_revision: 4 } }, stream: true },
+  { path: '/v3/cluster/member/list', body: {} },
+  { path: '/v3/maintenance/alarm', body: {} },
+  { path: '/v3/kv/range', method: 'GET' },
+  { path: '/v3/nothing', body: {} },
+  { path: '/health', method: 'GET' },
+];
+
+/** One request; a stream is read for a while, then closed. */
+function request(endpoint: string, step: Step): Promise<string> {
+  const [host, port] = endpoint.split(':');
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port, path: step.path, method: step.method ?? 'POST' }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      const done = () => resolve(`${res.statusCode} ${text.trim()}`);
+      res.on('end', done);
+      if (step.stream) setTimeout(() => {
+        req.destroy();
+        done();
+      }, 1500);
+    });
+    req.on('error', (err) => (step.stream ? undefined : reject(err)));
+    req.end(step.body === undefined ? undefined : JSON.stringify(step.body));
+  });
+}
+
+async function run(kind: ServerKind): Promise<string[]> {
+  const server = await startServer({ kind });
+  try {
+    const out: string[] = [];
+    for (const step of STEPS) {
+      if (step.stream) {
+        // The watch replays history, then a put arrives while it streams.
+        const watching = request(server.endpoint, step);
+        await new Promise((r) => setTimeout(r, 500));
+        await request(server.endpoint, { path: '/v3/kv/put', body: { key: b64('w'), value: b64('live') } });
+        out.push(`${step.path} → ${await watching}`);
+      } else out.push(`${step.path} → ${await request(server.endpoint, step)}`);
+    }
+    return out.map((line) => line.replace(ID_FIELDS, '"$1":<n>').replace(/"(peerURLs|clientURLs)":\["[^"]*"\]/g, '"$1":[<url>]').replace(/"name":"[^"]*"/g, '"name":<name>'));
+  } finally {
+    await server.stop();
+  }
+}
+
+test('the JSON gateway answers as etcd\'s', async () => {
+  const [etcd, kvd] = [await run('etcd'), await run('kvd')];
+  assert.match(etcd.find((l) => l.startsWith('/v3/watch'))!, /"created":true[\s\S]*bGl2ZQ==/);
+  assert.deepEqual(kvd, etcd);
+});
+
+test("Debian's python3-etcd3gw works against kvd: put, get, prefix, delete, lease, watch", async () => {
+  const server = await startServer({ kind: 'kvd' });
+  try {
+    const [host, port] = server.endpoint.split(':');
+    const script = `
+import sys, threading, time
+from etcd3gw.client import Etcd3Client
+c = Etcd3Client(host=sys.argv[1], port=int(sys.argv[2]), api_path='/v3/')
+assert c.put('gw/a', '1') is True
+assert c.put('gw/b', '2') is True
+assert c.get('gw/a') == [b'1'], c.get('gw/a')
+assert sorted(v for v, m in c.get_prefix('gw/')) == [b'1', b'2']
+assert c.delete('gw/b') is True
+assert c.get('gw/b') == []
+lease = c.lease(ttl=30)
+assert c.put('gw/l', 'x', lease=lease)
+assert lease.ttl() > 0 and lease.keys() == [b'gw/l'], (lease.ttl(), lease.keys())
+assert lease.refresh() == 30
+events, cancel = c.watch('gw/w')
+got = []
+def consume():
+    for e in events:
+        got.append((e.get('type', 'PUT'), e['kv']['value']))  # proto3 JSON leaves PUT (0) out
+        cancel()
+threading.Thread(target=consume, daemon=True).start()
+time.sleep(0.5)
+c.put('gw/w', 'seen')
+time.sleep(1)
+assert got == [('PUT', b'seen')], got
+assert lease.revoke() is True
+assert c.get('gw/l') == []
+print('ok')
+`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('/usr/bin/python3', ['-c', script, host!, port!], { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
+    assert.equal(out.trim(), 'ok');
+  } finally {
+    await server.stop();
+  }
+});
