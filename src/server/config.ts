@@ -2,6 +2,7 @@
 // Precedence as etcd: command-line flag, then environment variable, then default.
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from './logger.js';
+import type { CompactionPolicy } from '../actors/compactor/core.js';
 
 type Kind = 'string' | 'number' | 'boolean' | 'duration';
 interface FlagSpec { kind: Kind; default: string | number | boolean; help: string }
@@ -32,6 +33,8 @@ const FLAGS = {
   'watch-stream-buffer-bytes': { kind: 'number', default: 4 * 1024 * 1024, help: 'Unsent watch response bytes a client stream may hold before its watchers catch up from history instead.' },
   'experimental-enable-lease-checkpoint': { kind: 'boolean', default: false, help: 'Enable to persist lease remaining TTL to prevent indefinite auto-renewal of long lived leases.' },
   'experimental-lease-checkpoint-interval': { kind: 'duration', default: '5m', help: 'Duration between lease checkpoints (kvd: remaining TTLs are checkpointed at this interval).' },
+  'auto-compaction-mode': { kind: 'string', default: 'periodic', help: 'Interpret \'auto-compaction-retention\' one of: periodic|revision. \'periodic\' for duration based retention, defaulting to hours if no time unit is provided (e.g. \'5m\'). \'revision\' for revision number based retention.' },
+  'auto-compaction-retention': { kind: 'string', default: '0', help: 'Auto compaction retention for mvcc key value store. 0 means disable auto compaction.' },
   'log-level': { kind: 'string', default: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -62,6 +65,8 @@ export interface Config {
   watchProgressNotifyIntervalMs: number;
   watchStreamBufferBytes: number;
   leaseCheckpoint: boolean;
+  /** Undefined when auto-compaction is off. */
+  autoCompaction?: CompactionPolicy;
   leaseCheckpointIntervalMs: number;
   logLevel: string;
 }
@@ -109,6 +114,20 @@ export function parseDuration(text: string): number | undefined {
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy)];
   if (!parts.length || parts.map((p) => p[0]).join('') !== text) return undefined;
   return parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
+}
+
+/** etcd's reading of the auto-compaction settings: a periodic retention without a unit is in hours. */
+function compactionPolicy(mode: string, retention: string): CompactionPolicy | undefined {
+  const bad = () => new ConfigError(`invalid auto-compaction-retention "${retention}" (mode ${mode})`);
+  if (mode === 'revision') {
+    if (!/^\d+$/.test(retention)) throw bad();
+    const n = Number(retention);
+    return n > 0 ? { mode, retention: n } : undefined;
+  }
+  if (mode !== 'periodic') throw new ConfigError(`unknown auto-compaction-mode "${mode}" (periodic or revision)`);
+  const ms = /^\d+$/.test(retention) ? Number(retention) * 3_600_000 : parseDuration(retention);
+  if (ms === undefined) throw bad();
+  return ms > 0 ? { mode, retentionMs: ms } : undefined;
 }
 
 export function usage(): string {
@@ -181,9 +200,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (heartbeat <= 0 || election < 5 * heartbeat) {
     throw new ConfigError(`--election-timeout[${election}ms] should be at least as 5 times as --heartbeat-interval[${heartbeat}ms]`);
   }
+  const autoCompaction = compactionPolicy(str('auto-compaction-mode'), str('auto-compaction-retention'));
   return {
     kind: 'run',
     config: {
+      autoCompaction,
       name,
       dataDir,
       walDir: str('wal-dir'),

@@ -5,6 +5,7 @@ import { createLogger } from './logger.js';
 import { Member } from './member.js';
 import { Gateway } from '../gateway/server.js';
 import { Metrics } from './metrics.js';
+import { startAutoCompaction } from './auto-compaction.js';
 import { KVD_VERSION, SERVER_VERSION } from './version.js';
 
 async function main(): Promise<void> {
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
 
   const member = new Member(config, log);
   await member.start();
+  const stopCompaction = config.autoCompaction ? startAutoCompaction(member, config.autoCompaction) : () => {};
   const metrics = new Metrics();
   const gateway = new Gateway(member, metrics);
   const urls = await gateway.listen();
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ reason }, 'shutting down');
+    stopCompaction();
     metrics.close();
     await gateway.close();
     await member.stop();

@@ -118,3 +118,26 @@ test('defragmentation under concurrent writes loses no acknowledged write and re
     await server.stop();
   }
 });
+
+test('--auto-compaction-mode periodic compacts the history older than the retention', async () => {
+  const server = await startServer({ kind: 'kvd', extraArgs: ['--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '2s', '--log-level', 'info'] });
+  const client = connect(server.endpoint);
+  try {
+    const first = Number((await client.kv.Put!({ key: Buffer.from('ac'), value: Buffer.from('1') })).header.revision);
+    const deadline = Date.now() + 15_000;
+    let compacted = false;
+    while (!compacted && Date.now() < deadline) {
+      await client.kv.Put!({ key: Buffer.from('ac'), value: Buffer.from(String(Date.now())) });
+      await new Promise((r) => setTimeout(r, 200));
+      compacted = await client.kv.Range!({ key: Buffer.from('ac'), revision: first }).then(() => false, (err) => /compacted/.test(err.details));
+    }
+    assert.ok(compacted, 'the first revision was compacted away');
+    assert.match(server.logs(), /completed auto compaction/);
+    // The retention is kept: the latest revisions are still readable.
+    const now = Number((await client.kv.Range!({ key: Buffer.from('ac') })).header.revision);
+    await client.kv.Range!({ key: Buffer.from('ac'), revision: now - 1 });
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});

@@ -49,3 +49,12 @@ test('durations are Go durations, as etcd takes them', () => {
     assert.throws(() => parseConfig(['--experimental-watch-progress-notify-interval', bad]), /invalid value/, bad);
   }
 });
+
+test('auto-compaction settings as etcd reads them', () => {
+  assert.equal(run([]).autoCompaction, undefined);
+  assert.deepEqual(run(['--auto-compaction-retention', '2']).autoCompaction, { mode: 'periodic', retentionMs: 7_200_000 });
+  assert.deepEqual(run(['--auto-compaction-retention', '30m']).autoCompaction, { mode: 'periodic', retentionMs: 1_800_000 });
+  assert.deepEqual(run(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1000']).autoCompaction, { mode: 'revision', retention: 1000 });
+  assert.throws(() => parseConfig(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1h']), /auto-compaction-retention/);
+  assert.throws(() => parseConfig(['--auto-compaction-mode', 'daily']), /auto-compaction-mode/);
+});
