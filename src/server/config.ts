@@ -1,6 +1,9 @@
-// kvd's settings: etcd's flag names, defaults and ETCD_* environment variables.
-// Precedence as etcd: command-line flag, then environment variable, then default.
+// kvd's settings: etcd's flag names, defaults, ETCD_* environment variables and configuration
+// file. Precedence as etcd: a configuration file alone; otherwise a command-line flag, then the
+// environment variable, then the default.
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { LOG_LEVELS } from './logger.js';
 import type { CompactionPolicy } from '../actors/compactor/core.js';
 
@@ -116,6 +119,29 @@ export function parseDuration(text: string): number | undefined {
   return parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
 }
 
+/**
+ * An etcd configuration file (YAML, keys named as the flags): each setting as the text a flag
+ * would carry. A key kvd does not know, or a malformed file, is an error.
+ */
+function readConfigFile(file: string): Record<string, string> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read configuration file ${file}: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`configuration file ${file}: expected a mapping of settings`);
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+    if (!(key in FLAGS)) throw new ConfigError(`configuration file ${file}: unknown setting "${key}"`);
+    if (value === null || value === undefined) continue;
+    if (typeof value === 'object') throw new ConfigError(`configuration file ${file}: "${key}" must be a single value`);
+    out[key] = String(value);
+  }
+  return out;
+}
+
 /** etcd's reading of the auto-compaction settings: a periodic retention without a unit is in hours. */
 function compactionPolicy(mode: string, retention: string): CompactionPolicy | undefined {
   const bad = () => new ConfigError(`invalid auto-compaction-retention "${retention}" (mode ${mode})`);
@@ -135,6 +161,7 @@ export function usage(): string {
   for (const [flag, spec] of Object.entries(FLAGS)) {
     lines.push(`  --${flag} <${spec.kind}>`, `      ${spec.help}${spec.default !== '' ? ` (default ${JSON.stringify(spec.default)})` : ''}`);
   }
+  lines.push('  --config-file <string>', '      Path to the server configuration file (YAML, keys named as the flags); the other flags and ETCD_* variables are then ignored.');
   lines.push('  --version', '      Print the version and exit.', '  --help', '      Show this help.');
   return lines.join('\n');
 }
@@ -142,7 +169,7 @@ export function usage(): string {
 export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, version: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, version: { type: 'boolean' }, 'config-file': { type: 'string' } };
   for (const flag of Object.keys(FLAGS)) options[flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   // As Go's flag package: a boolean flag alone means true; --flag=false turns it off.
@@ -156,9 +183,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
 
+  // As etcd: with a configuration file, the other flags and the environment are ignored.
+  const configFile = (values['config-file'] as string | undefined) ?? env.ETCD_CONFIG_FILE;
+  const fromFile = configFile ? readConfigFile(configFile) : undefined;
   const raw = (flag: FlagName): string | number | boolean => {
     const spec: FlagSpec = FLAGS[flag];
-    const given = values[flag] ?? env[envName(flag)];
+    const given = fromFile ? fromFile[flag] : values[flag] ?? env[envName(flag)];
     if (given === undefined) return spec.kind === 'duration' ? parseDuration(spec.default as string)! : spec.default;
     if (spec.kind === 'boolean') {
       if (given === 'true' || given === '1') return true;

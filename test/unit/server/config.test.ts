@@ -1,6 +1,9 @@
 // kvd's settings: etcd's defaults, flags over ETCD_* variables, clear errors for bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError, parseConfig, parseDuration, type Config } from '../../../src/server/config.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}): Config => {
@@ -57,4 +60,36 @@ test('auto-compaction settings as etcd reads them', () => {
   assert.deepEqual(run(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1000']).autoCompaction, { mode: 'revision', retention: 1000 });
   assert.throws(() => parseConfig(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1h']), /auto-compaction-retention/);
   assert.throws(() => parseConfig(['--auto-compaction-mode', 'daily']), /auto-compaction-mode/);
+});
+
+test('--config-file: YAML with etcd\'s keys; it alone decides, as in etcd; unknown or malformed settings are errors', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvd-config-'));
+  try {
+    const file = path.join(dir, 'etcd.yaml');
+    fs.writeFileSync(file, [
+      'name: infra1', 'data-dir: /var/lib/kvd', 'heartbeat-interval: 50', 'election-timeout: 500',
+      'pre-vote: false', "auto-compaction-retention: '1'", 'experimental-watch-progress-notify-interval: 30s',
+      "listen-client-urls: 'http://127.0.0.1:12379'",
+    ].join('\n'));
+    const c = run(['--config-file', file, '--name', 'ignored'], { ETCD_MAX_TXN_OPS: '3' });
+    assert.equal(c.name, 'infra1');
+    assert.equal(c.dataDir, '/var/lib/kvd');
+    assert.equal(c.heartbeatIntervalMs, 50);
+    assert.equal(c.preVote, false);
+    assert.equal(c.maxTxnOps, 128, 'the environment is ignored');
+    assert.deepEqual(c.autoCompaction, { mode: 'periodic', retentionMs: 3_600_000 });
+    assert.equal(c.watchProgressNotifyIntervalMs, 30_000);
+    assert.equal(c.listenClientUrls[0]!.port, '12379');
+    assert.equal(run([], { ETCD_CONFIG_FILE: file }).name, 'infra1');
+
+    fs.writeFileSync(file, 'name: x\nno-such-setting: 1\n');
+    assert.throws(() => parseConfig(['--config-file', file]), /unknown setting "no-such-setting"/);
+    fs.writeFileSync(file, 'name: [unclosed\n');
+    assert.throws(() => parseConfig(['--config-file', file]), /cannot read configuration file/);
+    fs.writeFileSync(file, 'heartbeat-interval: fast\n');
+    assert.throws(() => parseConfig(['--config-file', file]), /invalid value "fast" for flag -heartbeat-interval/);
+    assert.throws(() => parseConfig(['--config-file', path.join(dir, 'missing.yaml')]), /cannot read configuration file/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
