@@ -93,3 +93,10 @@ test('--config-file: YAML with etcd\'s keys; it alone decides, as in etcd; unkno
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the example configuration of deploy/ is valid', () => {
+  const c = run(['--config-file', path.join(import.meta.dirname, '../../../../deploy/kvd.yaml')]);
+  assert.equal(c.name, 'infra1');
+  assert.equal(c.dataDir, '/var/lib/kvd');
+  assert.deepEqual(c.autoCompaction, { mode: 'periodic', retentionMs: 3_600_000 });
+});
