@@ -55,6 +55,7 @@ export class Gateway {
       'grpc.max_receive_message_length': member.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
       'grpc.max_send_message_length': 2 ** 31 - 1,
       'grpc.keepalive_permit_without_calls': 1,
+      interceptors: [metrics.grpcInterceptor],
     });
     this.server.addService(KV_SERVICE, kvHandlers(member));
     this.server.addService(MAINTENANCE_SERVICE, maintenanceHandlers(member));

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const member = new Member(config, log);
   await member.start();
   const stopCompaction = config.autoCompaction ? startAutoCompaction(member, config.autoCompaction) : () => {};
-  const metrics = new Metrics();
+  const metrics = new Metrics(member);
   const gateway = new Gateway(member, metrics);
   const urls = await gateway.listen();
   log.info({ address: urls }, 'serving client traffic');

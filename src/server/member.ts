@@ -19,6 +19,7 @@ import type { WriteOp } from '../actors/mvcc/store.js';
 import rangeTask, { closeReaders, type RangeTask, type RangeTaskResult } from '../actors/reader/task.js';
 import { EtcdError, Errors } from '../protocol/errors.js';
 import { StatusBoard } from './status-board.js';
+import { SharedHistogram } from './shared-histogram.js';
 import { Leases } from './leases.js';
 import { memberIdOf, resolveIdentity } from './identity.js';
 import { fetchMembers } from '../actors/raft/transport.js';
@@ -45,6 +46,11 @@ export class Member {
   clusterId = 0;
   membership: Membership = { members: [], removed: [] };
   readonly board = new StatusBoard();
+  /** Timings the actors record for /metrics: WAL fsync (raft actor), LMDB commit (mvcc actor). */
+  readonly walFsync = new SharedHistogram();
+  readonly backendCommit = new SharedHistogram();
+  /** Proposals that failed (refused for want of a leader, timed out). */
+  failedProposals = 0;
   /** Resolves when this member's removal from the cluster has been applied. */
   readonly removed: Promise<void>;
   private onRemoved!: () => void;
@@ -82,6 +88,11 @@ export class Member {
     this.removed = new Promise((r) => (this.onRemoved = r));
   }
 
+  /** Proposals of this member waiting to be applied. */
+  get pendingProposals(): number {
+    return this.pending.size;
+  }
+
   get members(): MemberRecord[] {
     return this.membership.members;
   }
@@ -107,6 +118,7 @@ export class Member {
     const mvccData: MvccWorkerData = {
       dbDir: this.dbDir, memberId: this.id, clusterId: this.clusterId, boot: this.boot,
       board: this.board.buffer, raftPort: raftMvcc.port2, gatewayPort: mvccGateway.port1, watchPort: mvccWatch.port1,
+      commitTimes: this.backendCommit.buffer,
     };
     const mvccWorker = this.spawn('mvcc/worker.js', mvccData, [raftMvcc.port2, mvccGateway.port1, mvccWatch.port1]);
     this.mvcc = connectControl<MvccControl>(mvccWorker);
@@ -137,7 +149,7 @@ export class Member {
       catchupEntries: this.config.snapshotCatchupEntries,
       snapshotCount: this.config.snapshotCount,
       autoPromoteLearners: this.config.autoPromoteLearners,
-      applied, board: this.board.buffer, walDir: this.walDir, snapDir: this.snapDir,
+      applied, board: this.board.buffer, walDir: this.walDir, snapDir: this.snapDir, fsyncTimes: this.walFsync.buffer,
       listenPeerUrls: this.config.listenPeerUrls.map((u) => u.href),
       advertisePeerUrls: this.config.initialAdvertisePeerUrls,
       removed: this.membership.removed,
@@ -247,6 +259,7 @@ export class Member {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.failedProposals++;
         reject(Errors.timeout);
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
@@ -328,6 +341,7 @@ export class Member {
   private onRaft(m: RaftToGateway): void {
     switch (m.t) {
       case 'rejected':
+        this.failedProposals += m.ids.length;
         for (const id of m.ids) this.settle(id, undefined, m.reason === 'noLeader' ? Errors.noLeader : PENDING_CONF);
         return;
       case 'transferred':

@@ -1,18 +1,59 @@
-// Prometheus metrics (prom-client) on --listen-metrics-urls: the process's and Node's own, and
-// kvd's, prefixed kvd_. The gateway's event-loop delay is sampled here, on the main thread,
-// and reported per scrape interval (the quantiles restart after every scrape).
+// Prometheus metrics (prom-client) with etcd's names, so that etcd's dashboards and alerts
+// read kvd: server (leader, proposals), disk (WAL fsync, backend commit), mvcc (database
+// size) and gRPC (calls started and handled), plus the process's and Node's own and kvd's
+// (kvd_ prefix). Served at /metrics on the client port and on --listen-metrics-urls.
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import * as grpc from '@grpc/grpc-js';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Member } from './member.js';
+import { BUCKETS, type SharedHistogram } from './shared-histogram.js';
 
 const SAMPLE_MS = 10;
+/** gRPC status codes by the names Go gives them (grpc_code labels). */
+const GRPC_CODES = ['OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
+  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated'];
 
 export class Metrics {
   readonly registry = new Registry();
   private readonly servers: http.Server[] = [];
+  private readonly started: Counter;
+  private readonly handled: Counter;
 
-  constructor() {
+  constructor(member: Member) {
     collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    const board = member.board;
+    const gauge = (name: string, help: string, value: () => number) =>
+      new Gauge({ name, help, registers, collect() { this.set(value()); } });
+    gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () => (board.get('leader') ? 1 : 0));
+    gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', () => (board.get('leader') === member.id ? 1 : 0));
+    gauge('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.', () => board.get('commitIndex'));
+    gauge('etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.', () => board.get('appliedIndex'));
+    gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', () => member.pendingProposals);
+    gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => board.get('dbSize'));
+    gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => board.get('dbSizeInUse'));
+    gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => board.get('revision'));
+    gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => board.get('compactRevision'));
+    const failed = new Counter({ name: 'etcd_server_proposals_failed_total', help: 'The total number of failed proposals seen.', registers });
+    let failedSeen = 0;
+    const leaderChanges = new Counter({ name: 'etcd_server_leader_changes_seen_total', help: 'The number of leader changes seen.', registers });
+    let leader = 0;
+    // Leadership and failures are sampled often enough to see every change a scrape would miss.
+    setInterval(() => {
+      const now = board.get('leader');
+      if (now && now !== leader) leaderChanges.inc();
+      if (now) leader = now;
+      failed.inc(member.failedProposals - failedSeen);
+      failedSeen = member.failedProposals;
+    }, 100).unref();
+    this.histogram('etcd_disk_wal_fsync_duration_seconds', 'The latency distributions of fsync called by WAL.', member.walFsync);
+    this.histogram('etcd_disk_backend_commit_duration_seconds', 'The latency distributions of commit called by backend.', member.backendCommit);
+
+    const labels = ['grpc_type', 'grpc_service', 'grpc_method'];
+    this.started = new Counter({ name: 'grpc_server_started_total', help: 'Total number of RPCs started on the server.', labelNames: labels, registers });
+    this.handled = new Counter({ name: 'grpc_server_handled_total', help: 'Total number of RPCs completed on the server, regardless of success or failure.', labelNames: [...labels, 'grpc_code'], registers });
+
     const delay = monitorEventLoopDelay({ resolution: SAMPLE_MS });
     delay.enable();
     // The sampler records whole intervals between its timer's runs: the delay is what exceeds one.
@@ -21,13 +62,49 @@ export class Metrics {
       name: 'kvd_gateway_event_loop_delay_seconds',
       help: 'Delay of the gateway thread\'s event loop since the previous scrape.',
       labelNames: ['quantile'],
-      registers: [this.registry],
+      registers,
       collect() {
         for (const q of [0.5, 0.99, 1]) this.set({ quantile: String(q) }, late(q === 1 ? delay.max : delay.percentile(q * 100)));
         delay.reset();
       },
     });
   }
+
+  /** A histogram the actors fill in shared memory, shown in Prometheus's form. */
+  private histogram(name: string, help: string, source: SharedHistogram): void {
+    this.registry.registerMetric({
+      name, help,
+      get: async () => {
+        const h = source.read();
+        return {
+          name, help, type: 'histogram', aggregator: 'sum',
+          values: [
+            ...BUCKETS.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: h.buckets[i]! })),
+            { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: h.count },
+            { metricName: `${name}_sum`, labels: {}, value: h.sum },
+            { metricName: `${name}_count`, labels: {}, value: h.count },
+          ],
+        };
+      },
+    } as never);
+  }
+
+  /** Counts every gRPC call, started and handled (with its status), as go-grpc-prometheus does. */
+  readonly grpcInterceptor: grpc.ServerInterceptor = (method, call) => {
+    const [service, name] = method.path.slice(1).split('/') as [string, string];
+    const type = method.requestStream ? (method.responseStream ? 'bidi_stream' : 'client_stream') : method.responseStream ? 'server_stream' : 'unary';
+    const labels = { grpc_type: type, grpc_service: service, grpc_method: name };
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        this.started.inc(labels);
+        next();
+      },
+      sendStatus: (status, next) => {
+        this.handled.inc({ ...labels, grpc_code: GRPC_CODES[status.code] ?? String(status.code) });
+        next(status);
+      },
+    });
+  };
 
   /** Serves /metrics on each URL; resolves with the bound addresses. */
   async listen(urls: URL[]): Promise<string[]> {

@@ -1,13 +1,18 @@
-// --listen-metrics-urls: /metrics in Prometheus text, with the process's metrics and kvd's own.
+// /metrics in Prometheus text: etcd's metric names with live values, the process's, and kvd's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './harness/server.js';
 import { freePort } from './harness/ports.js';
+import { connect } from '../../src/client/client.js';
 
-test('/metrics on --listen-metrics-urls carries process and gateway event-loop metrics', async () => {
+test('/metrics on --listen-metrics-urls and the client port: etcd\'s names with live values, process and gateway metrics', async () => {
   const port = await freePort();
   const server = await startServer({ kind: 'kvd', extraArgs: ['--listen-metrics-urls', `http://127.0.0.1:${port}`] });
   try {
+    const client = connect(server.endpoint);
+    await client.kv.Put!({ key: Buffer.from('m'), value: Buffer.from('1') });
+    await client.kv.Put!({ key: Buffer.alloc(0), value: Buffer.from('1') }).catch(() => undefined);
+    client.close();
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
@@ -15,6 +20,17 @@ test('/metrics on --listen-metrics-urls carries process and gateway event-loop m
     // Every sample line is `name{labels} value`.
     for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) assert.match(line, /^[a-zA-Z_:][\w:]*(\{[^}]*\})? ([-+\d.eE]+|NaN|[+-]Inf)$/, line);
     assert.match(text, /^process_cpu_user_seconds_total \d/m);
+    assert.match(text, /^etcd_server_has_leader 1$/m);
+    assert.match(text, /^etcd_server_leader_changes_seen_total 1$/m);
+    assert.match(text, /^etcd_server_proposals_committed_total [1-9]\d*$/m);
+    assert.match(text, /^etcd_server_proposals_applied_total [1-9]\d*$/m);
+    assert.match(text, /^etcd_disk_wal_fsync_duration_seconds_count [1-9]\d*$/m);
+    assert.match(text, /^etcd_disk_backend_commit_duration_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
+    assert.match(text, /^etcd_mvcc_db_total_size_in_bytes [1-9]\d*$/m);
+    assert.match(text, /^grpc_server_handled_total\{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="OK"\} 1$/m);
+    assert.match(text, /^grpc_server_handled_total\{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="InvalidArgument"\} 1$/m);
+    // The client port serves the same.
+    assert.match(await (await fetch(`http://${server.endpoint}/metrics`)).text(), /^etcd_server_has_leader 1$/m);
     assert.match(text, /^kvd_gateway_event_loop_delay_seconds\{quantile="0.99"\} [\d.e+-]+$/m);
     assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
   } finally {

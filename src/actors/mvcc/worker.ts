@@ -10,6 +10,7 @@ import { decodeProposal, type AppliedBatch } from './proposal.js';
 import { send, receive } from '../channel.js';
 import { exposeControl } from '../control.js';
 import { StatusBoard } from '../../server/status-board.js';
+import { SharedHistogram } from '../../server/shared-histogram.js';
 import { fsyncPath } from '../fsync.js';
 import type { ApplyBatch } from '../raft/messages.js';
 import { encodeResponse } from './responses.js';
@@ -22,6 +23,7 @@ export interface MvccWorkerData {
   clusterId: number;
   boot: number;
   board: SharedArrayBuffer;
+  commitTimes: SharedArrayBuffer;
   raftPort: MessagePort;
   gatewayPort: MessagePort;
   watchPort: MessagePort;
@@ -29,6 +31,7 @@ export interface MvccWorkerData {
 
 const cfg = workerData as MvccWorkerData;
 const board = new StatusBoard(cfg.board);
+const commitTimes = new SharedHistogram(cfg.commitTimes);
 let store = MvccStore.open(cfg.dbDir);
 
 function publish(): void {
@@ -93,7 +96,9 @@ function apply(batch: ApplyBatch): void {
     items.push({ index: entry.index, term: entry.term, op: p.op });
   }
   const membershipBefore = store.members();
+  const started = performance.now();
   const results = store.applyBatch(items);
+  commitTimes.observe((performance.now() - started) / 1000);
   publish();
   if (board.get('watching')) sendEvents(results);
   const out: AppliedBatch = { applied: store.consistentIndex(), revision: store.currentRevision(), results: [] };

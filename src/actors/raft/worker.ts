@@ -11,6 +11,7 @@ import { RaftCore, EntryType, type Entry, type HardState, type Message, type Rea
 import { send, receive } from '../channel.js';
 import { exposeControl } from '../control.js';
 import { StatusBoard } from '../../server/status-board.js';
+import { SharedHistogram } from '../../server/shared-histogram.js';
 import type { GatewayToRaft, RaftToGateway, ApplyBatch, RejectReason } from './messages.js';
 import type { ConfState } from './confchange.js';
 import { confChangeOf } from './confchange.js';
@@ -40,6 +41,7 @@ export interface RaftWorkerData {
   autoPromoteLearners: boolean;
   applied: number;
   board: SharedArrayBuffer;
+  fsyncTimes: SharedArrayBuffer;
   walDir: string;
   snapDir: string;
   listenPeerUrls: string[];
@@ -288,8 +290,13 @@ function promoteReadyLearners(): void {
 const { wal, replayed } = Wal.open(cfg.walDir, {
   onTornTail: (file, offset) => log.warn({ file, offset }, 'wal: truncated torn tail'),
 });
+const fsyncTimes = new SharedHistogram(cfg.fsyncTimes);
 const durability = new GroupSync<{ seq: number; index: number; term: number }>(
-  () => wal.sync(),
+  async () => {
+    const started = performance.now();
+    await wal.sync();
+    fsyncTimes.observe((performance.now() - started) / 1000);
+  },
   (upTo) => {
     if (upTo.index) core.persisted(upTo.index, upTo.term);
     while (afterSync.length && afterSync[0]!.seq <= upTo.seq) transport.send(afterSync.shift()!.messages);
