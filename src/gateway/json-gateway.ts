@@ -220,13 +220,13 @@ export class JsonGateway {
     res.on('close', () => call?.cancel());
   }
 
-  /** etcd's /health: true with a leader and a linearizable read answered within a second. */
+  /** etcd's /health: true with a leader, no alarm, and a linearizable read answered within a second. */
   private async health(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (req.method !== 'GET') {
       res.writeHead(405, { Allow: 'GET', 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
       return;
     }
-    let healthy = this.member.board.get('leader') !== 0;
+    let healthy = this.member.board.get('leader') !== 0 && !this.member.alarms.length;
     if (healthy) {
       healthy = await Promise.race([
         this.member.linearizableRead().then(() => true, () => false),

@@ -1,7 +1,7 @@
 // The KV service: writes go through raft, reads through the read-index path and the reader pool.
 import type * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
-import { serviceDefinition } from '../protocol/codec.js';
+import { serviceDefinition, WIRE_SIZE } from '../protocol/codec.js';
 import { Errors, EtcdError } from '../protocol/errors.js';
 import { checkDelete, checkPut, checkRange, checkSize, checkTxn } from './validate.js';
 import { failStream, unary } from './unary.js';
@@ -42,6 +42,7 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
       notLearner();
       checkPut(req);
       checkSize(req, maxRequestBytes);
+      member.checkSpace(writeCost(req));
       return member.propose({ type: 'put', req });
     }),
 
@@ -56,6 +57,7 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
       notLearner();
       checkTxn(req, maxTxnOps);
       checkSize(req, maxRequestBytes);
+      if (hasPut(req)) member.checkSpace(writeCost(req));
       return member.propose({ type: 'txn', req });
     }),
 
@@ -69,6 +71,15 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
       streamRange(call, read).catch((err) => failStream(call, err));
     },
   };
+}
+
+/** What a write adds to the database, as etcd's quota counts it: its size plus a per-key overhead. */
+const KV_OVERHEAD = 256;
+export const writeCost = (req: Req) => Number((req as Record<symbol, unknown>)[WIRE_SIZE] ?? 0) + KV_OVERHEAD;
+
+/** Whether a txn puts anything, on either branch, nested txns included. */
+function hasPut(txn: Req): boolean {
+  return [...(txn.success ?? []), ...(txn.failure ?? [])].some((op: Req) => op.request_put || (op.request_txn && hasPut(op.request_txn)));
 }
 
 const STREAM_PAGE_KEYS = 1000;

@@ -9,6 +9,7 @@ import { leaseKeys } from '../actors/reader/task.js';
 import { connect } from '../client/client.js';
 import { failStream, unary } from './unary.js';
 import { forwardToLeader } from './forward.js';
+import { writeCost } from './kv.js';
 
 type Req = Record<string, any>;
 
@@ -27,6 +28,7 @@ export function leaseHandlers(member: Member): grpc.UntypedServiceImplementation
       if (member.isLearner()) throw Errors.notSupportedForLearner;
       const ttl = Number(req.TTL ?? 0);
       if (ttl > MAX_LEASE_TTL) throw Errors.leaseTTLTooLarge;
+      member.checkSpace(writeCost(req));
       let id = Number(req.ID ?? 0);
       // Server-chosen IDs stay below 2^53, exact as JavaScript numbers; a client's is kept,
       // and refused when it exists.

@@ -46,11 +46,11 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
       return { header: header(), hash: r.hash, compact_revision: r.compact_revision, hash_revision: r.hash_revision };
     }),
 
-    // No quota or corruption alarm is raised yet: GET and DEACTIVATE find none; ACTIVATE is refused.
-    // As etcd 3.4, the answer carries no header.
+    // GET lists the active alarms; ACTIVATE and DEACTIVATE go through consensus. As etcd 3.4,
+    // the answer carries no header.
     Alarm: unary<Req>(async (req) => {
-      if (req.action === 1) throw Errors.notCapable;
-      return { alarms: [] };
+      if (!req.action) return { alarms: member.alarms };
+      return member.propose({ type: 'alarm', req: { action: req.action, memberID: Number(req.memberID ?? 0), alarm: req.alarm ?? 0 } });
     }),
 
     Defragment: unary(async () => {

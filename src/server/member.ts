@@ -15,7 +15,7 @@ import type { MvccControl, MvccWorkerData } from '../actors/mvcc/worker.js';
 import type { WatchControl, WatchWorkerData } from '../actors/watch/worker.js';
 import type { GatewayToRaft, RaftToGateway } from '../actors/raft/messages.js';
 import { encodeProposal, type AppliedBatch } from '../actors/mvcc/proposal.js';
-import type { WriteOp } from '../actors/mvcc/store.js';
+import { NOSPACE, type AlarmMember, type WriteOp } from '../actors/mvcc/store.js';
 import rangeTask, { closeReaders, type RangeTask, type RangeTaskResult } from '../actors/reader/task.js';
 import { EtcdError, Errors } from '../protocol/errors.js';
 import { StatusBoard } from './status-board.js';
@@ -51,6 +51,9 @@ export class Member {
   readonly backendCommit = new SharedHistogram();
   /** Proposals that failed (refused for want of a leader, timed out). */
   failedProposals = 0;
+  /** The cluster's active alarms (replicated: every member applies them). */
+  alarms: AlarmMember[] = [];
+  private raisingNoSpace = false;
   /** Resolves when this member's removal from the cluster has been applied. */
   readonly removed: Promise<void>;
   private onRemoved!: () => void;
@@ -86,6 +89,24 @@ export class Member {
     this.snapDir = path.join(config.dataDir, 'member', 'snap');
     this.requestTimeoutMs = 5000 + 2 * config.electionTimeoutMs;
     this.removed = new Promise((r) => (this.onRemoved = r));
+  }
+
+  /**
+   * etcd's quota: a write that adds `cost` bytes is refused once the database would outgrow
+   * --quota-backend-bytes, and the NOSPACE alarm is raised for the whole cluster; while it is
+   * raised, every such write is refused (reads, deletes and compaction go on).
+   */
+  checkSpace(cost: number): void {
+    if (this.alarms.some((a) => a.alarm === NOSPACE)) throw Errors.noSpace;
+    if (this.board.get('dbSize') + cost <= this.config.quotaBackendBytes) return;
+    if (!this.raisingNoSpace) {
+      this.raisingNoSpace = true;
+      this.log.warn({ 'quota-size': this.config.quotaBackendBytes, 'db-size': this.board.get('dbSize') }, 'database space exceeded; raising the NOSPACE alarm');
+      this.propose({ type: 'alarm', req: { action: 1, memberID: this.id, alarm: NOSPACE } })
+        .catch(() => undefined)
+        .finally(() => (this.raisingNoSpace = false));
+    }
+    throw Errors.noSpace;
   }
 
   /** Proposals of this member waiting to be applied. */
@@ -133,6 +154,7 @@ export class Member {
     const applied = await this.mvcc.consistentIndex();
     this.membership = await this.mvcc.members();
     this.leases = new Leases(this, await this.mvcc.leases());
+    this.alarms = await this.mvcc.alarms();
 
     const initialMembers: MemberRecord[] = [...this.config.initialCluster].map(([name, urls]) => ({
       id: memberIdOf(urls, this.config.initialClusterToken), name, peerURLs: urls, clientURLs: [], isLearner: false,
@@ -385,6 +407,7 @@ export class Member {
       const s = await this.withReadersClosed(() => this.mvcc.install(file), true);
       this.membership = s.membership;
       this.leases.reload(await this.mvcc.leases());
+      this.alarms = await this.mvcc.alarms();
       send(this.raftPort, { t: 'snapshotInstalled', req, membership: s.membership } satisfies GatewayToRaft);
     } catch (err) {
       send(this.raftPort, { t: 'snapshotInstalled', req, error: (err as Error).message } satisfies GatewayToRaft);
@@ -426,6 +449,7 @@ export class Member {
   private onApplied(m: AppliedBatch): void {
     if (m.membership) this.membership = m.membership;
     if (m.leases) this.leases.applied(m.leases);
+    if (m.alarms) this.alarms = m.alarms;
     for (const r of m.results) {
       this.settle(r.id, r.bytes, r.error && new EtcdError(r.error.code, r.error.message));
     }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { connect } from '../../src/client/client.js';
 import { startServer } from './harness/server.js';
+import { etcdctl } from './harness/etcdctl.js';
 
 test('Snapshot streams a consistent copy ending with its sha256', async () => {
   const server = await startServer({ kind: 'kvd' });
@@ -138,6 +139,38 @@ test('--auto-compaction-mode periodic compacts the history older than the retent
     await client.kv.Range!({ key: Buffer.from('ac'), revision: now - 1 });
   } finally {
     client.close();
+    await server.stop();
+  }
+});
+
+test('NOSPACE: past --quota-backend-bytes writes fail and the alarm is raised; reads and deletes go on; compaction, defrag and alarm disarm restore writes', async () => {
+  const server = await startServer({ kind: 'kvd', extraArgs: ['--quota-backend-bytes', String(2_000_000)] });
+  const ctl = (...args: string[]) => etcdctl(server.endpoint, args);
+  try {
+    const value = 'x'.repeat(100_000);
+    let refused: string | undefined;
+    for (let i = 0; i < 60 && !refused; i++) {
+      const r = await ctl('put', `k${i % 5}`, value);
+      if (r.code !== 0) refused = r.stderr;
+    }
+    assert.match(refused ?? '', /Error: etcdserver: mvcc: database space exceeded/);
+    assert.match((await ctl('alarm', 'list')).stdout, /^memberID:\d+ alarm:NOSPACE $/m);
+    assert.match((await ctl('put', 'small', 'v')).stderr, /database space exceeded/, 'every write is refused while the alarm is raised');
+    assert.match((await etcdctl(server.endpoint, ['txn'], { stdin: '\n\nput t 1\n\n' })).stderr, /database space exceeded/);
+    assert.equal((await ctl('get', 'k1', '--keys-only')).stdout.trim(), 'k1', 'reads go on');
+    assert.equal((await ctl('del', 'k1')).stdout.trim(), '1', 'deletes go on');
+    const health = await fetch(`http://${server.endpoint}/health`);
+    assert.equal(health.status, 503);
+    assert.equal((await health.text()).trim(), '{"health":"false"}');
+
+    const rev = JSON.parse((await ctl('get', 'k0', '-w', 'json')).stdout).header.revision;
+    assert.equal((await ctl('compaction', String(rev))).code, 0);
+    assert.equal((await ctl('defrag')).code, 0);
+    assert.match((await ctl('alarm', 'disarm')).stdout, /^memberID:\d+ alarm:NOSPACE $/m);
+    assert.equal((await ctl('alarm', 'list')).stdout, '');
+    assert.equal((await ctl('put', 'small', 'v')).stdout.trim(), 'OK');
+    assert.equal((await fetch(`http://${server.endpoint}/health`)).status, 200);
+  } finally {
     await server.stop();
   }
 });

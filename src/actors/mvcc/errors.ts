@@ -15,3 +15,4 @@ export const futureRev = () => new MvccError(Errors.futureRev);
 export const keyNotFound = () => new MvccError(Errors.keyNotFound);
 export const leaseNotFound = () => new MvccError(Errors.leaseNotFound);
 export const leaseExists = () => new MvccError(Errors.leaseExist);
+export const noSpace = () => new MvccError(Errors.noSpace);

@@ -3,6 +3,7 @@ import { encode, decode } from '../channel.js';
 import type { WriteOp } from './store.js';
 import type { Membership } from './members.js';
 import type { LeaseChange } from './leases.js';
+import type { AlarmMember } from './store.js';
 
 export interface Proposal {
   origin: number;  // member that took the request; only it answers the client
@@ -23,4 +24,6 @@ export interface AppliedBatch {
   membership?: Membership;
   /** Leases granted, revoked or checkpointed by this batch, in order. */
   leases?: LeaseChange[];
+  /** The active alarms, when this batch changed them. */
+  alarms?: AlarmMember[];
 }

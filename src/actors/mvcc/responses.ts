@@ -6,6 +6,7 @@ import { encodeMessage, messageType } from '../../protocol/codec.js';
 const CompactionResponse = messageType('etcdserverpb.CompactionResponse');
 const LeaseGrantResponse = messageType('etcdserverpb.LeaseGrantResponse');
 const LeaseRevokeResponse = messageType('etcdserverpb.LeaseRevokeResponse');
+const AlarmResponse = messageType('etcdserverpb.AlarmResponse');
 
 export function encodeResponse(op: WriteOp, header: Header, response: any): Uint8Array {
   switch (op.type) {
@@ -15,6 +16,7 @@ export function encodeResponse(op: WriteOp, header: Header, response: any): Uint
     case 'compact': return encodeMessage(CompactionResponse, { header });
     case 'leaseGrant': return encodeMessage(LeaseGrantResponse, { header, ...response });
     case 'leaseRevoke': return encodeMessage(LeaseRevokeResponse, { header });
+    case 'alarm': return encodeMessage(AlarmResponse, response); // as etcd 3.4: no header
     case 'leaseCheckpoint':
     case 'noop':
     case 'member': return new Uint8Array(0); // the gateway answers from the membership it is sent

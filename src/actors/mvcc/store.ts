@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { MvccError, keyNotFound, compacted, futureRev, leaseNotFound, leaseExists } from './errors.js';
+import { MvccError, keyNotFound, compacted, futureRev, leaseNotFound, leaseExists, noSpace } from './errors.js';
 import { decodeIndex, encodeIndex, revKey, type IndexRecord } from './key-index.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
 import { keysAt, range, type View } from './range.js';
@@ -27,7 +27,12 @@ export type WriteOp =
   | { type: 'leaseGrant'; req: Req }
   | { type: 'leaseRevoke'; req: Req }
   | { type: 'leaseCheckpoint'; req: Req }
+  | { type: 'alarm'; req: Req }
   | { type: 'noop' };
+
+/** An active alarm: which member raised it and what it is (etcdserverpb.AlarmType: 1 NOSPACE, 2 CORRUPT). */
+export interface AlarmMember { memberID: number; alarm: number }
+export const NOSPACE = 1;
 
 /** A change for watchers: the new KeyValue (a tombstone for a delete) and the one it replaced. */
 export interface WatchEvent { type: 0 | 1; kv: Uint8Array; prev_kv?: Uint8Array }
@@ -96,6 +101,7 @@ export class MvccStore {
   private ciTerm: number;
   private membership: Membership;
   private leaseChanges: LeaseChange[] = [];
+  private alarmList: AlarmMember[];
 
   private constructor(readonly dir: string, private readonly dbs: Databases) {
     this.view = viewOf(dbs);
@@ -104,6 +110,7 @@ export class MvccStore {
     this.ci = dbs.meta.get('consistentIndex') ?? 0;
     this.ciTerm = dbs.meta.get('consistentTerm') ?? 0;
     this.membership = dbs.meta.get('membership') ?? { members: [], removed: [] };
+    this.alarmList = dbs.meta.get('alarms') ?? [];
     const scheduled = dbs.meta.get('scheduledCompact') ?? 0;
     if (scheduled > this.compactRev) dbs.root.transactionSync(() => this.compactPhysically(scheduled));
   }
@@ -121,6 +128,7 @@ export class MvccStore {
   }
 
   leases(): LeaseRecord[] { return this.dbs.leases.all(); }
+  alarms(): AlarmMember[] { return this.alarmList; }
 
   consistentIndex(): number { return this.ci; }
   consistentTerm(): number { return this.ciTerm; }
@@ -156,6 +164,8 @@ export class MvccStore {
     }
     const w = new RevisionWriter(this.rev + 1);
     try {
+      // As etcd's capped applier: with the space alarm raised, nothing that adds data applies.
+      if (this.alarmList.some((a) => a.alarm === NOSPACE) && addsData(op)) throw noSpace();
       let response: any;
       switch (op.type) {
         case 'put': response = this.put(w, op.req); break;
@@ -171,6 +181,7 @@ export class MvccStore {
         case 'leaseGrant': response = this.leaseGrant(op.req); break;
         case 'leaseRevoke': response = this.leaseRevoke(w, op.req); break;
         case 'leaseCheckpoint': response = this.leaseCheckpoint(op.req); break;
+        case 'alarm': response = this.alarm(op.req); break;
       }
       if (w.changed) this.rev = w.main;
       return { revision: this.rev, response, events: w.events };
@@ -321,6 +332,18 @@ export class MvccStore {
     return {};
   }
 
+  /** ACTIVATE (1) adds an alarm, DEACTIVATE (2) removes it; the answer lists the one changed. */
+  private alarm(req: Req) {
+    const member: AlarmMember = { memberID: Number(req.memberID ?? 0), alarm: Number(req.alarm ?? 0) };
+    const same = (a: AlarmMember) => a.memberID === member.memberID && a.alarm === member.alarm;
+    const exists = this.alarmList.some(same);
+    if (req.action === 1 && !exists && member.alarm) this.alarmList = [...this.alarmList, member];
+    else if (req.action === 2 && exists) this.alarmList = this.alarmList.filter((a) => !same(a));
+    else return { alarms: [] };
+    this.dbs.meta.putSync('alarms', this.alarmList);
+    return { alarms: [member] };
+  }
+
   private compact(rev: number) {
     if (rev > this.rev) throw futureRev();
     if (rev <= this.compactRev) throw compacted();
@@ -395,6 +418,14 @@ export class MvccStore {
   close(): Promise<void> {
     return this.dbs.root.close();
   }
+}
+
+/** Puts (alone or in a txn) and lease grants: what a full database refuses. */
+function addsData(op: WriteOp): boolean {
+  if (op.type === 'put' || op.type === 'leaseGrant') return true;
+  if (op.type !== 'txn') return false;
+  const hasPut = (r: Req): boolean => [...(r.success ?? []), ...(r.failure ?? [])].some((o: Req) => o.request_put || (o.request_txn && hasPut(o.request_txn)));
+  return hasPut(op.req);
 }
 
 const holds = (result: number, cmp: number) =>

@@ -96,6 +96,7 @@ function apply(batch: ApplyBatch): void {
     items.push({ index: entry.index, term: entry.term, op: p.op });
   }
   const membershipBefore = store.members();
+  const alarmsBefore = store.alarms();
   const started = performance.now();
   const results = store.applyBatch(items);
   commitTimes.observe((performance.now() - started) / 1000);
@@ -105,6 +106,7 @@ function apply(batch: ApplyBatch): void {
   if (store.members() !== membershipBefore) out.membership = store.members();
   const leases = store.takeLeaseChanges();
   if (leases.length) out.leases = leases;
+  if (store.alarms() !== alarmsBefore) out.alarms = store.alarms();
   for (const w of waiting) {
     const r: ApplyResult | undefined = results[w.at];
     if (!r) continue; // skipped: already applied before a restart
@@ -114,10 +116,10 @@ function apply(batch: ApplyBatch): void {
       out.results.push({ id: w.id, bytes: encodeResponse(items[w.at]!.op, header, r.response) });
     }
   }
-  // Only a batch with results, a new membership, lease changes or a read waiting for it is worth a message:
+  // Only a batch with results, a new membership, lease or alarm changes, or a read waiting for it is worth a message:
   // the gateway reads the applied index from the board otherwise.
   const wanted = board.get('appliedWanted');
-  if (out.results.length || out.membership || out.leases || (wanted && out.applied >= wanted)) send(cfg.gatewayPort, out);
+  if (out.results.length || out.membership || out.leases || out.alarms || (wanted && out.applied >= wanted)) send(cfg.gatewayPort, out);
 }
 
 /** The watch actor gets every revision's events once it is committed (it reads the store for more). */
@@ -131,6 +133,7 @@ const control = {
   consistentIndex: () => store.consistentIndex(),
   members: () => store.members(),
   leases: () => onStore(() => store.leases()),
+  alarms: () => onStore(() => store.alarms()),
   flush: () => onStore(() => store.flush()),
   /** Copies the database to `file` for a raft snapshot; returns the index, term and membership it holds. */
   snapshot: async (file: string) => {
