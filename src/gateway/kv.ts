@@ -1,6 +1,7 @@
 // The KV service: writes go through raft, reads through the read-index path and the reader pool.
 import type * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
+import { CORRUPT } from '../actors/mvcc/store.js';
 import { serviceDefinition, WIRE_SIZE } from '../protocol/codec.js';
 import { Errors, EtcdError } from '../protocol/errors.js';
 import { checkDelete, checkPut, checkRange, checkSize, checkTxn } from './validate.js';
@@ -22,6 +23,7 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
 
   const read = async (req: Req, page?: RangeTask['page']): Promise<RangePage> => {
     checkRange(req);
+    if (member.alarms.some((a) => a.alarm === CORRUPT)) throw Errors.corrupt;
     if (!req.serializable) notLearner();
     if (!req.serializable && !page?.continued) await member.linearizableRead();
     const task: RangeTask = {

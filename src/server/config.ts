@@ -38,6 +38,8 @@ const FLAGS = {
   'experimental-lease-checkpoint-interval': { kind: 'duration', default: '5m', help: 'Duration between lease checkpoints (kvd: remaining TTLs are checkpointed at this interval).' },
   'auto-compaction-mode': { kind: 'string', default: 'periodic', help: 'Interpret \'auto-compaction-retention\' one of: periodic|revision. \'periodic\' for duration based retention, defaulting to hours if no time unit is provided (e.g. \'5m\'). \'revision\' for revision number based retention.' },
   'auto-compaction-retention': { kind: 'string', default: '0', help: 'Auto compaction retention for mvcc key value store. 0 means disable auto compaction.' },
+  'experimental-initial-corrupt-check': { kind: 'boolean', default: false, help: 'Enable to check data corruption before serving any client/peer traffic.' },
+  'experimental-corrupt-check-time': { kind: 'duration', default: '0s', help: 'Duration of time between cluster corruption check passes.' },
   'log-level': { kind: 'string', default: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -68,6 +70,8 @@ export interface Config {
   watchProgressNotifyIntervalMs: number;
   watchStreamBufferBytes: number;
   leaseCheckpoint: boolean;
+  initialCorruptCheck: boolean;
+  corruptCheckMs: number;
   /** Undefined when auto-compaction is off. */
   autoCompaction?: CompactionPolicy;
   leaseCheckpointIntervalMs: number;
@@ -259,6 +263,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       watchProgressNotifyIntervalMs: num('experimental-watch-progress-notify-interval'),
       watchStreamBufferBytes: num('watch-stream-buffer-bytes'),
       leaseCheckpoint: bool('experimental-enable-lease-checkpoint'),
+      initialCorruptCheck: bool('experimental-initial-corrupt-check'),
+      corruptCheckMs: num('experimental-corrupt-check-time'),
       leaseCheckpointIntervalMs: num('experimental-lease-checkpoint-interval'),
       logLevel,
     },

@@ -6,6 +6,7 @@ import { Member } from './member.js';
 import { Gateway } from '../gateway/server.js';
 import { Metrics } from './metrics.js';
 import { startAutoCompaction } from './auto-compaction.js';
+import { initialCorruptCheck, startCorruptCheck } from './corruption-check.js';
 import { KVD_VERSION, SERVER_VERSION } from './version.js';
 
 async function main(): Promise<void> {
@@ -31,7 +32,9 @@ async function main(): Promise<void> {
 
   const member = new Member(config, log);
   await member.start();
+  if (config.initialCorruptCheck) await initialCorruptCheck(member);
   const stopCompaction = config.autoCompaction ? startAutoCompaction(member, config.autoCompaction) : () => {};
+  const stopCorruptCheck = config.corruptCheckMs > 0 ? startCorruptCheck(member, config.corruptCheckMs) : () => {};
   const metrics = new Metrics(member);
   const gateway = new Gateway(member, metrics);
   const urls = await gateway.listen();
@@ -44,6 +47,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ reason }, 'shutting down');
     stopCompaction();
+    stopCorruptCheck();
     metrics.close();
     await gateway.close();
     await member.stop();

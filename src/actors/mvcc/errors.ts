@@ -16,3 +16,4 @@ export const keyNotFound = () => new MvccError(Errors.keyNotFound);
 export const leaseNotFound = () => new MvccError(Errors.leaseNotFound);
 export const leaseExists = () => new MvccError(Errors.leaseExist);
 export const noSpace = () => new MvccError(Errors.noSpace);
+export const corrupt = () => new MvccError(Errors.corrupt);

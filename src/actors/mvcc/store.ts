@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { MvccError, keyNotFound, compacted, futureRev, leaseNotFound, leaseExists, noSpace } from './errors.js';
+import { MvccError, keyNotFound, compacted, futureRev, leaseNotFound, leaseExists, noSpace, corrupt } from './errors.js';
 import { decodeIndex, encodeIndex, revKey, type IndexRecord } from './key-index.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
 import { keysAt, range, type View } from './range.js';
@@ -33,6 +33,7 @@ export type WriteOp =
 /** An active alarm: which member raised it and what it is (etcdserverpb.AlarmType: 1 NOSPACE, 2 CORRUPT). */
 export interface AlarmMember { memberID: number; alarm: number }
 export const NOSPACE = 1;
+export const CORRUPT = 2;
 
 /** A change for watchers: the new KeyValue (a tombstone for a delete) and the one it replaced. */
 export interface WatchEvent { type: 0 | 1; kv: Uint8Array; prev_kv?: Uint8Array }
@@ -164,6 +165,8 @@ export class MvccStore {
     }
     const w = new RevisionWriter(this.rev + 1);
     try {
+      // As etcd's corrupt applier: a cluster found inconsistent applies nothing but alarms.
+      if (op.type !== 'alarm' && this.alarmList.some((a) => a.alarm === CORRUPT)) throw corrupt();
       // As etcd's capped applier: with the space alarm raised, nothing that adds data applies.
       if (this.alarmList.some((a) => a.alarm === NOSPACE) && addsData(op)) throw noSpace();
       let response: any;
