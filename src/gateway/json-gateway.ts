@@ -123,6 +123,9 @@ export class JsonGateway {
     // etcd still answers the beta prefix; etcd3gw and older clients default to the alpha one.
     const path = (req.url ?? '/').split('?')[0]!.replace(/^\/v3(beta|alpha)\//, '/v3/');
     if (path === '/health') return void this.health(req, res);
+    // etcd 3.5's probes: alive while the process serves; ready when /health would say true.
+    if (path === '/livez') return void res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
+    if (path === '/readyz') return void this.healthy().then((ok) => res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8' }).end(ok ? 'ok' : 'not ok'));
     if (path === '/version') return this.json(res, 200, { etcdserver: SERVER_VERSION, etcdcluster: CLUSTER_VERSION });
     if (path === '/metrics') return void this.metrics.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType }).end(text));
     const route = ROUTES[path];
@@ -220,19 +223,21 @@ export class JsonGateway {
     res.on('close', () => call?.cancel());
   }
 
-  /** etcd's /health: true with a leader, no alarm, and a linearizable read answered within a second. */
+  /** etcd's health: a leader, no alarm, and a linearizable read answered within a second. */
+  private async healthy(): Promise<boolean> {
+    if (this.member.board.get('leader') === 0 || this.member.alarms.length) return false;
+    return Promise.race([
+      this.member.linearizableRead().then(() => true, () => false),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
+    ]);
+  }
+
   private async health(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (req.method !== 'GET') {
       res.writeHead(405, { Allow: 'GET', 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
       return;
     }
-    let healthy = this.member.board.get('leader') !== 0 && !this.member.alarms.length;
-    if (healthy) {
-      healthy = await Promise.race([
-        this.member.linearizableRead().then(() => true, () => false),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
-      ]);
-    }
+    const healthy = await this.healthy();
     const body = JSON.stringify({ health: String(healthy) });
     if (healthy) res.writeHead(200).end(body);
     else res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' }).end(body + '\n');

@@ -162,6 +162,8 @@ test('NOSPACE: past --quota-backend-bytes writes fail and the alarm is raised; r
     const health = await fetch(`http://${server.endpoint}/health`);
     assert.equal(health.status, 503);
     assert.equal((await health.text()).trim(), '{"health":"false"}');
+    assert.equal((await fetch(`http://${server.endpoint}/readyz`)).status, 503);
+    assert.equal(await (await fetch(`http://${server.endpoint}/livez`)).text(), 'ok');
 
     const rev = JSON.parse((await ctl('get', 'k0', '-w', 'json')).stdout).header.revision;
     assert.equal((await ctl('compaction', String(rev))).code, 0);
@@ -170,6 +172,7 @@ test('NOSPACE: past --quota-backend-bytes writes fail and the alarm is raised; r
     assert.equal((await ctl('alarm', 'list')).stdout, '');
     assert.equal((await ctl('put', 'small', 'v')).stdout.trim(), 'OK');
     assert.equal((await fetch(`http://${server.endpoint}/health`)).status, 200);
+    assert.equal(await (await fetch(`http://${server.endpoint}/readyz`)).text(), 'ok');
   } finally {
     await server.stop();
   }
