@@ -80,6 +80,7 @@ export class Member {
   watchPort!: MessagePort;
   private readers!: Piscina;
   private readersPaused: Promise<void> = Promise.resolve();
+  private defragmenting: Promise<void> = Promise.resolve();
   /** How long a request may wait for consensus (etcd: 5 s + 2 election timeouts). */
   private readonly requestTimeoutMs: number;
 
@@ -332,9 +333,18 @@ export class Member {
     return this.readers.run(task);
   }
 
-  /** Rewrites the database compactly. */
+  /**
+   * Rewrites the database compactly. Reads and writes go on while the compact copy is made;
+   * they pause only while the copy catches up with the writes made meanwhile and takes over.
+   */
   defragment(): Promise<void> {
-    return this.withReadersClosed(() => this.mvcc.defragment(), false);
+    // One at a time: a second request waits for the first and then runs.
+    const run = this.defragmenting.then(async () => {
+      await this.mvcc.copyForDefragment();
+      await this.withReadersClosed(() => this.mvcc.finishDefragment(), false);
+    });
+    this.defragmenting = run.catch(() => undefined);
+    return run;
   }
 
   /**

@@ -177,3 +177,32 @@ test('NOSPACE: past --quota-backend-bytes writes fail and the alarm is raised; r
     await server.stop();
   }
 });
+
+test('defragmentation: reads and writes go on while the compact copy is made', async () => {
+  const server = await startServer({ kind: 'kvd' });
+  const client = connect(server.endpoint);
+  try {
+    const filler = Buffer.alloc(8 * 1024, 'f');
+    for (let t = 0; t < 60; t++) {
+      await client.kv.Txn!({ success: Array.from({ length: 100 }, (_, i) => ({ request_put: { key: Buffer.from(`f/${t}/${i}`), value: filler } })) });
+    }
+    await client.kv.DeleteRange!({ key: Buffer.from('f/'), range_end: Buffer.from('f0') }); // space to reclaim
+    let done = false;
+    const defrag = client.maintenance.Defragment!({}).finally(() => (done = true));
+    let puts = 0;
+    let gets = 0;
+    for (let i = 0; !done; i++) {
+      await client.kv.Put!({ key: Buffer.from(`during/${i}`), value: Buffer.from('v') });
+      if (!done) puts++;
+      await client.kv.Range!({ key: Buffer.from(`during/${i}`) });
+      if (!done) gets++;
+    }
+    await defrag;
+    assert.ok(puts >= 3 && gets >= 3, `writes (${puts}) and reads (${gets}) were answered while the database was copied`);
+    const all = await client.kv.Range!({ key: Buffer.from('during/'), range_end: Buffer.from('during0'), count_only: true });
+    assert.ok(Number(all.count) >= puts, 'every write made during the defragmentation is in the new file');
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});

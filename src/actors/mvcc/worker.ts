@@ -72,19 +72,29 @@ function replacingStore<T>(replace: () => Promise<T>): Promise<T> {
   return run;
 }
 
+const defragCopy = () => path.join(cfg.dbDir, `${DB_FILE}.defrag`);
+
 /** Runs `read` on the store once no replacement is in progress. */
 const onStore = async <T>(read: () => T | Promise<T>): Promise<T> => {
   await replaced;
   return read();
 };
 
+/** While a compact copy of the database is made, the batches applied meanwhile, to replay on it. */
+let recording: ApplyBatch[] | undefined;
+/** The store the copy was made of. */
+let copiedFrom: MvccStore | undefined;
+
 receive<ApplyBatch>(cfg.raftPort, (batch) => {
   if (held) held.push(batch);
   else apply(batch);
 });
 
-function apply(batch: ApplyBatch): void {
-  const items: { index: number; term: number; op: WriteOp }[] = [];
+type Item = { index: number; term: number; op: WriteOp };
+
+/** A batch's entries as store operations, with the positions of this incarnation's own proposals. */
+function itemsOf(batch: ApplyBatch): { items: Item[]; waiting: { id: number; at: number }[] } {
+  const items: Item[] = [];
   const waiting: { id: number; at: number }[] = [];
   for (const entry of batch.entries) {
     if (!entry.data.length) {
@@ -95,6 +105,12 @@ function apply(batch: ApplyBatch): void {
     if (p.origin === cfg.memberId && p.boot === cfg.boot) waiting.push({ id: p.id, at: items.length });
     items.push({ index: entry.index, term: entry.term, op: p.op });
   }
+  return { items, waiting };
+}
+
+function apply(batch: ApplyBatch): void {
+  recording?.push(batch);
+  const { items, waiting } = itemsOf(batch);
   const membershipBefore = store.members();
   const alarmsBefore = store.alarms();
   const started = performance.now();
@@ -160,12 +176,42 @@ const control = {
   /** A consistent copy of the database for snapshots and defragmentation. */
   backup: (path: string) => onStore(() => store.backup(path)),
   /** Rewrites the database compactly and reopens it; the caller has closed every reader. */
-  defragment: () => replacingStore(async () => {
-    const file = path.join(cfg.dbDir, DB_FILE);
-    const copy = `${file}.defrag`;
-    await store.backup(copy, true);
+  /**
+   * Defragmentation, first step: a compact copy of the database, made while writes go on; the
+   * batches applied meanwhile are kept to be replayed on the copy.
+   */
+  copyForDefragment: async () => {
+    recording = [];
+    copiedFrom = store;
+    try {
+      await store.backup(defragCopy(), true);
+    } catch (err) {
+      recording = undefined;
+      throw err;
+    }
+  },
+  /**
+   * Second step, with writes held (the caller has closed every reader): the copy catches up
+   * with the batches applied since it was begun (those it already holds are skipped by index),
+   * then replaces the database.
+   */
+  finishDefragment: () => replacingStore(async () => {
+    const batches = recording ?? [];
+    recording = undefined;
+    if (copiedFrom !== store) {
+      // A snapshot replaced the database meanwhile: the copy is of data no longer there.
+      fs.rmSync(defragCopy(), { force: true });
+      return;
+    }
+    const copy = MvccStore.open(cfg.dbDir, path.basename(defragCopy()));
+    try {
+      for (const batch of batches) copy.applyBatch(itemsOf(batch).items);
+    } finally {
+      await copy.close();
+    }
     await store.close();
-    fs.renameSync(copy, file);
+    fs.renameSync(defragCopy(), path.join(cfg.dbDir, DB_FILE));
+    fsyncPath(cfg.dbDir);
     store = MvccStore.open(cfg.dbDir);
     publish();
     publishSizes();
