@@ -110,6 +110,11 @@ export class Member {
     throw Errors.noSpace;
   }
 
+  /** Range reads waiting for a reader thread. */
+  get readsQueued(): number {
+    return this.readers?.queueSize ?? 0;
+  }
+
   /** Proposals of this member waiting to be applied. */
   get pendingProposals(): number {
     return this.pending.size;

@@ -35,6 +35,19 @@ export class Metrics {
     gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', () => board.get('dbSizeInUse'));
     gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => board.get('revision'));
     gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => board.get('compactRevision'));
+    gauge('etcd_debugging_mvcc_keys_total', 'Total number of keys.', () => board.get('keys'));
+    new Gauge({
+      name: 'kvd_actor_queue_depth',
+      help: 'Work waiting for each actor: proposals for consensus (raft), committed entries not yet applied (mvcc), watchers catching up (watch), ranges for a reader thread (reader).',
+      labelNames: ['actor'],
+      registers,
+      collect() {
+        this.set({ actor: 'raft' }, member.pendingProposals);
+        this.set({ actor: 'mvcc' }, Math.max(0, board.get('commitIndex') - board.get('appliedIndex')));
+        this.set({ actor: 'watch' }, board.get('watchersBehind'));
+        this.set({ actor: 'reader' }, member.readsQueued);
+      },
+    });
     const failed = new Counter({ name: 'etcd_server_proposals_failed_total', help: 'The total number of failed proposals seen.', registers });
     let failedSeen = 0;
     const leaderChanges = new Counter({ name: 'etcd_server_leader_changes_seen_total', help: 'The number of leader changes seen.', registers });

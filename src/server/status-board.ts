@@ -12,6 +12,8 @@ export const Slot = {
   dbSizeInUse: 8,     // mvcc actor
   appliedWanted: 9,   // gateway: the lowest applied index a read waits for (0: none)
   watching: 10,       // watch actor: 1 while any watcher exists (the mvcc actor sends events only then)
+  keys: 11,           // mvcc actor: live keys
+  watchersBehind: 12, // watch actor: watchers catching up from history
 } as const;
 
 export type SlotName = keyof typeof Slot;

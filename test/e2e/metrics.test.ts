@@ -27,6 +27,8 @@ test('/metrics on --listen-metrics-urls and the client port: etcd\'s names with 
     assert.match(text, /^etcd_disk_wal_fsync_duration_seconds_count [1-9]\d*$/m);
     assert.match(text, /^etcd_disk_backend_commit_duration_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
     assert.match(text, /^etcd_mvcc_db_total_size_in_bytes [1-9]\d*$/m);
+    assert.match(text, /^etcd_debugging_mvcc_keys_total 1$/m);
+    for (const actor of ['raft', 'mvcc', 'watch', 'reader']) assert.match(text, new RegExp(`^kvd_actor_queue_depth\\{actor="${actor}"\\} \\d+$`, 'm'));
     assert.match(text, /^grpc_server_handled_total\{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="OK"\} 1$/m);
     assert.match(text, /^grpc_server_handled_total\{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="InvalidArgument"\} 1$/m);
     // The client port serves the same.

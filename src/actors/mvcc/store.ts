@@ -103,6 +103,8 @@ export class MvccStore {
   private membership: Membership;
   private leaseChanges: LeaseChange[] = [];
   private alarmList: AlarmMember[];
+  /** Live keys (not deleted), kept up to date by every write. */
+  private keys: number;
 
   private constructor(readonly dir: string, private readonly dbs: Databases) {
     this.view = viewOf(dbs);
@@ -112,6 +114,7 @@ export class MvccStore {
     this.ciTerm = dbs.meta.get('consistentTerm') ?? 0;
     this.membership = dbs.meta.get('membership') ?? { members: [], removed: [] };
     this.alarmList = dbs.meta.get('alarms') ?? [];
+    this.keys = dbs.meta.get('keys') ?? this.countKeys();
     const scheduled = dbs.meta.get('scheduledCompact') ?? 0;
     if (scheduled > this.compactRev) dbs.root.transactionSync(() => this.compactPhysically(scheduled));
   }
@@ -130,6 +133,14 @@ export class MvccStore {
 
   leases(): LeaseRecord[] { return this.dbs.leases.all(); }
   alarms(): AlarmMember[] { return this.alarmList; }
+  keyCount(): number { return this.keys; }
+
+  /** Live keys counted from the key index (once, for a database written before the count was kept). */
+  private countKeys(): number {
+    let n = 0;
+    for (const { value } of this.dbs.index.getRange({})) if (!decodeIndex(value as Buffer).revs.at(-1)?.tombstone) n++;
+    return n;
+  }
 
   consistentIndex(): number { return this.ci; }
   consistentTerm(): number { return this.ciTerm; }
@@ -152,6 +163,7 @@ export class MvccStore {
       this.dbs.meta.putSync('consistentIndex', this.ci);
       this.dbs.meta.putSync('consistentTerm', this.ciTerm);
       this.dbs.meta.putSync('revision', this.rev);
+      this.dbs.meta.putSync('keys', this.keys);
     });
     return results;
   }
@@ -224,6 +236,7 @@ export class MvccStore {
       lease: req.ignore_lease ? prevKv?.lease ?? 0 : req.lease || 0,
     };
     this.dbs.index.putSync(key, encodeIndex(next));
+    if (!exists) this.keys++;
     const heldBy = exists ? record!.lease : 0;
     if (heldBy !== next.lease) {
       if (heldBy) this.dbs.leases.detach(heldBy, key);
@@ -245,6 +258,7 @@ export class MvccStore {
       this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(1), tomb]));
       this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ revs: [...f.record.revs, at], create: 0, version: 0, lease: 0 }));
       if (f.record.lease) this.dbs.leases.detach(f.record.lease, f.key);
+      this.keys--;
       w.events.push({ type: 1, kv: tomb, prev_kv: prev });
     }
     return { deleted: found.length, prev_kvs: req.prev_kv ? prevKvs : undefined, revision: this.readRev(w) };

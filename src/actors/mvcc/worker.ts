@@ -35,6 +35,7 @@ const commitTimes = new SharedHistogram(cfg.commitTimes);
 let store = MvccStore.open(cfg.dbDir);
 
 function publish(): void {
+  board.set('keys', store.keyCount());
   board.set('appliedIndex', store.consistentIndex());
   board.set('revision', store.currentRevision());
   board.set('compactRevision', store.compactRevision());

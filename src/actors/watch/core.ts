@@ -114,6 +114,9 @@ export class WatchCore {
 
   get watchers(): number { return this.count; }
 
+  /** Watchers catching up from history (their stream's or the store's lag). */
+  get behindCount(): number { return this.behind.size; }
+
   /** Watchers catching up whose stream can take more. */
   get catchingUp(): boolean {
     for (const w of this.behind) if (!this.blocked(w.stream)) return true;

@@ -49,6 +49,7 @@ function schedule(): void {
 }
 
 function flushOutput(): void {
+  board.set('watchersBehind', core.behindCount);
   const out = core.takeOutput();
   if (out.size) send(cfg.gatewayPort, { streams: [...out].map(([s, responses]) => ({ s, responses })) } satisfies WatchOutput);
 }
