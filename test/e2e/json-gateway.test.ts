@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { execFile } from 'node:child_process';
+import { runPython } from './harness/python.js';
 import { startServer, type ServerKind } from './harness/server.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -85,7 +85,6 @@ test('the JSON gateway answers as etcd\'s', async () => {
 test("Debian's python3-etcd3gw works against kvd: put, get, prefix, delete, lease, watch", async () => {
   const server = await startServer({ kind: 'kvd' });
   try {
-    const [host, port] = server.endpoint.split(':');
     const script = `
 import sys, threading, time
 from etcd3gw.client import Etcd3Client
@@ -115,9 +114,7 @@ assert lease.revoke() is True
 assert c.get('gw/l') == []
 print('ok')
 `;
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile('/usr/bin/python3', ['-c', script, host!, port!], { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
-    assert.equal(out.trim(), 'ok');
+    assert.equal((await runPython(script, server.endpoint)).trim(), 'ok');
   } finally {
     await server.stop();
   }

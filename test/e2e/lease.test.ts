@@ -3,8 +3,8 @@
 // across the loss of the leader in a 3-member cluster; plus Debian's python3-etcd3 client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { startCluster, startServer } from './harness/server.js';
+import { runPython } from './harness/python.js';
 import { agreedLeader } from './harness/cluster-status.js';
 import { connect, type Client } from '../../src/client/client.js';
 import { openWatch } from '../../src/client/watch.js';
@@ -162,7 +162,6 @@ test('3 members: killing the leader never expires a renewed lease; an unrenewed 
 test("Debian's python3-etcd3: lease, lock and a watch that sees the lease expire", async () => {
   const server = await startServer({ kind: 'kvd' });
   try {
-    const [host, port] = server.endpoint.split(':');
     const script = `
 import sys, time, threading, etcd3
 c = etcd3.client(host=sys.argv[1], port=int(sys.argv[2]))
@@ -194,9 +193,7 @@ assert other.acquire(timeout=5) and other.is_acquired()
 other.release()
 print('ok')
 `;
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile('/usr/bin/python3', ['-c', script, host!, port!], { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
-    assert.equal(out.trim(), 'ok');
+    assert.equal((await runPython(script, server.endpoint)).trim(), 'ok');
   } finally {
     await server.stop();
   }

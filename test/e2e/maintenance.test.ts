@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { connect } from '../../src/client/client.js';
+import { connect, type Client } from '../../src/client/client.js';
 import { startServer } from './harness/server.js';
 import { etcdctl } from './harness/etcdctl.js';
 
@@ -85,15 +85,19 @@ test('SIGTERM drains and exits 0; the data is there after restart', async () => 
   }
 });
 
+/** Puts `txns` × 100 keys of 8 KiB under f/. */
+async function fill(client: Client, txns: number): Promise<void> {
+  const filler = Buffer.alloc(8 * 1024, 'f');
+  for (let t = 0; t < txns; t++) {
+    await client.kv.Txn!({ success: Array.from({ length: 100 }, (_, i) => ({ request_put: { key: Buffer.from(`f/${t}/${i}`), value: filler } })) });
+  }
+}
+
 test('defragmentation under concurrent writes loses no acknowledged write and reuses no revision', async () => {
   const server = await startServer({ kind: 'kvd' });
   const client = connect(server.endpoint);
   try {
-    // Enough data that copying the database takes a while.
-    const filler = Buffer.alloc(8 * 1024, 'f');
-    for (let t = 0; t < 20; t++) {
-      await client.kv.Txn!({ success: Array.from({ length: 100 }, (_, i) => ({ request_put: { key: Buffer.from(`f/${t}/${i}`), value: filler } })) });
-    }
+    await fill(client, 20); // enough data that copying the database takes a while
     const acked = new Map<string, number>();
     let writing = true;
     const writers = Array.from({ length: 8 }, async (_, w) => {
@@ -182,10 +186,7 @@ test('defragmentation: reads and writes go on while the compact copy is made', a
   const server = await startServer({ kind: 'kvd' });
   const client = connect(server.endpoint);
   try {
-    const filler = Buffer.alloc(8 * 1024, 'f');
-    for (let t = 0; t < 60; t++) {
-      await client.kv.Txn!({ success: Array.from({ length: 100 }, (_, i) => ({ request_put: { key: Buffer.from(`f/${t}/${i}`), value: filler } })) });
-    }
+    await fill(client, 60);
     await client.kv.DeleteRange!({ key: Buffer.from('f/'), range_end: Buffer.from('f0') }); // space to reclaim
     let done = false;
     const defrag = client.maintenance.Defragment!({}).finally(() => (done = true));
