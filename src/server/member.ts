@@ -49,6 +49,8 @@ export class Member {
   /** Timings the actors record for /metrics: WAL fsync (raft actor), LMDB commit (mvcc actor). */
   readonly walFsync = new SharedHistogram();
   readonly backendCommit = new SharedHistogram();
+  /** Heartbeat round trips from the leader to each follower (raft actor). */
+  readonly peerRoundTrips = new SharedHistogram();
   /** Proposals that failed (refused for want of a leader, timed out). */
   failedProposals = 0;
   /** The cluster's active alarms (replicated: every member applies them). */
@@ -177,7 +179,7 @@ export class Member {
       catchupEntries: this.config.snapshotCatchupEntries,
       snapshotCount: this.config.snapshotCount,
       autoPromoteLearners: this.config.autoPromoteLearners,
-      applied, board: this.board.buffer, walDir: this.walDir, snapDir: this.snapDir, fsyncTimes: this.walFsync.buffer,
+      applied, board: this.board.buffer, walDir: this.walDir, snapDir: this.snapDir, fsyncTimes: this.walFsync.buffer, peerRoundTrips: this.peerRoundTrips.buffer,
       listenPeerUrls: this.config.listenPeerUrls.map((u) => u.href),
       advertisePeerUrls: this.config.initialAdvertisePeerUrls,
       removed: this.membership.removed,

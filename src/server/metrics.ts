@@ -62,6 +62,8 @@ export class Metrics {
     }, 100).unref();
     this.histogram('etcd_disk_wal_fsync_duration_seconds', 'The latency distributions of fsync called by WAL.', member.walFsync);
     this.histogram('etcd_disk_backend_commit_duration_seconds', 'The latency distributions of commit called by backend.', member.backendCommit);
+    // etcd labels this by peer; kvd reports the leader's heartbeat round trips to all followers together.
+    this.histogram('etcd_network_peer_round_trip_time_seconds', 'Round-Trip-Time histogram between peers.', member.peerRoundTrips);
 
     const labels = ['grpc_type', 'grpc_service', 'grpc_method'];
     this.started = new Counter({ name: 'grpc_server_started_total', help: 'Total number of RPCs started on the server.', labelNames: labels, registers });

@@ -1,7 +1,8 @@
 // /metrics in Prometheus text: etcd's metric names with live values, the process's, and kvd's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './harness/server.js';
+import { startCluster, startServer } from './harness/server.js';
+import { agreedLeader } from './harness/cluster-status.js';
 import { freePort } from './harness/ports.js';
 import { connect } from '../../src/client/client.js';
 
@@ -37,5 +38,18 @@ test('/metrics on --listen-metrics-urls and the client port: etcd\'s names with 
     assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
   } finally {
     await server.stop();
+  }
+});
+
+test('3 members: the leader reports heartbeat round trips to its followers', async () => {
+  const cluster = await startCluster({ kind: 'kvd', size: 3 });
+  try {
+    const leader = await agreedLeader(cluster.members);
+    await new Promise((r) => setTimeout(r, 1000));
+    const text = await (await fetch(`http://${leader.endpoint}/metrics`)).text();
+    assert.match(text, /^etcd_network_peer_round_trip_time_seconds_count [1-9]\d*$/m);
+    assert.match(text, /^etcd_server_is_leader 1$/m);
+  } finally {
+    await cluster.stop();
   }
 });

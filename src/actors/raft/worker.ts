@@ -42,6 +42,7 @@ export interface RaftWorkerData {
   applied: number;
   board: SharedArrayBuffer;
   fsyncTimes: SharedArrayBuffer;
+  peerRoundTrips: SharedArrayBuffer;
   walDir: string;
   snapDir: string;
   listenPeerUrls: string[];
@@ -54,6 +55,16 @@ export interface RaftWorkerData {
 
 const cfg = workerData as RaftWorkerData;
 const board = new StatusBoard(cfg.board);
+const peerRoundTrips = new SharedHistogram(cfg.peerRoundTrips);
+/** When the leader last sent each follower a heartbeat: its answer gives the round-trip time. */
+const heartbeatSent = new Map<number, number>();
+
+function measureRoundTrip(peer: number): void {
+  const sent = heartbeatSent.get(peer);
+  if (sent === undefined) return;
+  heartbeatSent.delete(peer);
+  peerRoundTrips.observe((performance.now() - sent) / 1000);
+}
 const log = createLogger(cfg.logLevel, { 'local-member-id': cfg.id.toString(16) });
 const toGateway = (m: RaftToGateway) => send(cfg.gatewayPort, m);
 
@@ -117,6 +128,7 @@ function handleReady(rd: Ready): void {
     else if (!mustSync || m.type === 'app') now.push(m);
     else later.push(m);
   }
+  for (const m of now) if (m.type === 'heartbeat') heartbeatSent.set(m.to, performance.now());
   transport.send(now);
   if (later.length) afterSync.push({ seq: writeSeq, messages: later });
   if (rd.committedEntries.length) {
@@ -309,7 +321,11 @@ const durability = new GroupSync<{ seq: number; index: number; term: number }>(
 
 const transport = new PeerTransport(cfg.id, cfg.advertisePeerUrls, cfg.clusterId, cfg.snapDir, {
   messages: (batch) => {
-    for (const m of batch) if (!removed.has(m.from)) core.step(m);
+    for (const m of batch) {
+      if (removed.has(m.from)) continue;
+      if (m.type === 'heartbeatResp') measureRoundTrip(m.from);
+      core.step(m);
+    }
     scheduleDrain();
   },
   removed: (id) => removed.has(id),
