@@ -20,6 +20,7 @@ export class Leases {
   }
 
   start(): void {
+    this.followLeadership();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -29,6 +30,9 @@ export class Leases {
   }
 
   applied(changes: LeaseChange[]): void {
+    // A leader that has not ticked since it was elected takes up the clocks first: a lease it
+    // grants now must run from now, not from the next tick.
+    this.followLeadership();
     this.clock.applied(changes, Date.now());
   }
 

@@ -1,5 +1,6 @@
 // Runs etcdctl 3.4 (API v3) against an endpoint, bounded in time: to completion, or in the
 // background for commands that run until stopped (watch).
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 
 export interface CtlResult { code: number | null; stdout: string; stderr: string }
@@ -15,8 +16,13 @@ export interface RunningCtl {
   stop(): Promise<CtlResult>;
 }
 
-export function startEtcdctl(endpoint: string, args: string[], opts: { timeoutMs?: number } = {}): RunningCtl {
-  const child = spawn('etcdctl', [`--endpoints=${endpoint}`, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
+/** The command-line clients the tests drive: etcdctl 3.4 and kvd's own tsctl. */
+export type CtlTool = 'etcdctl' | 'tsctl';
+const TSCTL = path.resolve(import.meta.dirname, '../../../../bin/tsctl');
+
+export function startEtcdctl(endpoint: string, args: string[], opts: { timeoutMs?: number; tool?: CtlTool } = {}): RunningCtl {
+  const [command, prefix] = opts.tool === 'tsctl' ? [process.execPath, [TSCTL]] : ['etcdctl', []];
+  const child = spawn(command, [...prefix, `--endpoints=${endpoint}`, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -40,7 +46,7 @@ export function startEtcdctl(endpoint: string, args: string[], opts: { timeoutMs
   };
 }
 
-export function etcdctl(endpoint: string, args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<CtlResult> {
+export function etcdctl(endpoint: string, args: string[], opts: { stdin?: string; timeoutMs?: number; tool?: CtlTool } = {}): Promise<CtlResult> {
   const ctl = startEtcdctl(endpoint, args, opts);
   ctl.write(opts.stdin ?? '', true);
   return ctl.exited;
