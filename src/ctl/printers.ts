@@ -99,3 +99,30 @@ export function printDelete(res: Res, o: PrintOptions): string {
   }
   return `${res.deleted ?? 0}\n` + (res.prev_kvs ?? []).map((kv: Res) => `${text(kv.key, o.hex)}\n${text(kv.value, o.hex)}\n`).join('');
 }
+
+/** A txn's response: SUCCESS or FAILURE, then each request's own output. */
+export function printTxn(res: Res, ops: { kind: string; keysOnly?: boolean; valueOnly?: boolean }[], o: PrintOptions): string {
+  if (o.format === 'json') {
+    const plain = JSON.parse(goJson(messageType('etcdserverpb.TxnResponse'), { ...res, responses: [] }));
+    const responses = (res.responses ?? []).map((r: Res) => ({ Response: goOneof(r) }));
+    return JSON.stringify({ ...plain, ...(responses.length ? { responses } : {}) }) + '\n';
+  }
+  const parts = (res.responses ?? []).map((r: Res, i: number) => {
+    const op = ops[i] ?? { kind: '' };
+    if (r.response_put) return printPut(r.response_put, o);
+    if (r.response_delete_range) return printDelete(r.response_delete_range, o);
+    return printGet(r.response_range ?? {}, { ...o, keysOnly: !!op.keysOnly, valueOnly: !!op.valueOnly });
+  });
+  if (o.format === 'fields') return [...fieldsHeader(res.header ?? {}), `"Succeeded" : ${!!res.succeeded}`].join('\n') + '\n' + parts.join('');
+  return `${res.succeeded ? 'SUCCESS' : 'FAILURE'}\n` + parts.map((p: string) => `\n${p}`).join('');
+}
+
+/** A ResponseOp as Go encodes its oneof: the Go field name of the response it holds. */
+function goOneof(r: Res): Res {
+  const which: [string, string, string][] = [
+    ['response_range', 'ResponseRange', 'etcdserverpb.RangeResponse'], ['response_put', 'ResponsePut', 'etcdserverpb.PutResponse'],
+    ['response_delete_range', 'ResponseDeleteRange', 'etcdserverpb.DeleteRangeResponse'], ['response_txn', 'ResponseTxn', 'etcdserverpb.TxnResponse'],
+  ];
+  for (const [field, goName, type] of which) if (r[field]) return { [goName]: JSON.parse(goJson(messageType(type), r[field])) };
+  return {};
+}

@@ -20,6 +20,13 @@ const KV_SCRIPTS: Record<string, Step[]> = {
   'put and get': SCENARIOS['put and get']!.filter((step) => !step.args.includes('--count-only')),
   'revisions and sorting': SCENARIOS['revisions and sorting']!,
   'delete': SCENARIOS['delete']!,
+  'txn': [
+    ...SCENARIOS['txn']!,
+    { args: ['txn', '-w', 'fields'], stdin: 'mod("user") > "0"\n\nget user --prefix\nput x "two words"\ndel nope\n\n\n' },
+    { args: ['txn'], stdin: 'bad compare\n\n\n\n' }, { args: ['txn'], stdin: '\n\nput a\n\n\n' },
+    { args: ['txn', '-i'], stdin: 'value("user") = "bob"\n\nget user --print-value-only\n\nget x\n\n' },
+    { args: ['txn'], stdin: 'create("nothing") = "0"\nver("user") != "9"\n\nput t 1 --prev-kv\n\n\n' },
+  ],
   'formats and errors': [
     s('put', 'k', 'v1'), s('put', 'k', 'v2', '--prev-kv'), s('put', 'k', 'v3', '--prev-kv', '-w', 'json'), s('put', 'k', 'v4', '--prev-kv', '-w', 'fields'),
     s('put', 'bin', '\x01\x02'), s('get', 'bin', '--hex'), s('get', 'k', '-w', 'fields'), s('get', 'k', '--rev', '2', '--hex', '-w', 'fields'),
