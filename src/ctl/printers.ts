@@ -126,3 +126,6 @@ function goOneof(r: Res): Res {
   for (const [field, goName, type] of which) if (r[field]) return { [goName]: JSON.parse(goJson(messageType(type), r[field])) };
   return {};
 }
+
+/** A lease ID as etcdctl prints it: 16 hexadecimal digits. */
+export const leaseId = (id: number | string | undefined) => Number(id ?? 0).toString(16).padStart(16, '0');

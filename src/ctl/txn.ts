@@ -1,7 +1,7 @@
 // etcdctl's txn: compares, then the success requests, then the failure requests, each block
 // ended by an empty line, read from standard input (with prompts under -i).
 import { Command } from 'commander';
-import type { KvOp } from './main.js';
+import type { KvOp } from './kv.js';
 
 type Req = Record<string, any>;
 
