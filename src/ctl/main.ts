@@ -5,9 +5,11 @@ import { SERVER_VERSION, KVD_VERSION } from '../server/version.js';
 import { ConnectionError, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_BAD_FEATURE, EXIT_ERROR, EXIT_INVALID_INPUT, FeatureError, InputError, output, program, UsageError } from './context.js';
 import { registerKvCommands } from './kv.js';
 import { registerLeaseCommands } from './lease.js';
+import { registerClusterCommands } from './cluster.js';
 
 registerKvCommands();
 registerLeaseCommands();
+registerClusterCommands();
 
 program.command('version').description('Prints the version of tsctl')
   .action(() => {
