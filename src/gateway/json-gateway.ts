@@ -180,47 +180,44 @@ export class JsonGateway {
   /** A streaming method: each response as one {"result": …} line, an error as {"error": …}. */
   private stream(m: Method, req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', ...CORS });
-    const client = this.raw();
-    let call: grpc.ClientDuplexStream<Buffer, Buffer> | grpc.ClientReadableStream<Buffer>;
-    const objects = new JsonObjects();
-    const send = (json: unknown) => encodeJson(m.req, json);
-    if (m.clientStream) {
-      const duplex = client.makeBidiStreamRequest(m.path, bytes, bytes);
-      call = duplex;
-      req.setEncoding('utf8');
-      // The body's end half-closes the call: a keep-alive then ends, a watch goes on (as etcd's).
-      req.on('end', () => duplex.end());
-      req.on('data', (chunk: string) => {
-        try {
-          for (const json of objects.feed(chunk)) duplex.write(Buffer.from(send(json)));
-        } catch (err) {
-          duplex.cancel();
-          res.end(JSON.stringify({ error: { grpc_code: 3, http_code: 400, message: (err as Error).message, http_status: 'Bad Request' } }) + '\n');
-        }
-      });
-    } else {
-      call = undefined as never;
-      void this.body(req).then((text) => {
-        try {
-          call = client.makeServerStreamRequest(m.path, bytes, bytes, Buffer.from(send(text.trim() ? JSON.parse(text) : {})));
-          wire(call);
-        } catch (err) {
-          res.end(JSON.stringify({ error: { grpc_code: 3, http_code: 400, message: (err as Error).message, http_status: 'Bad Request' } }) + '\n');
-        }
-      });
-    }
-    const wire = (c: typeof call) => {
-      c.on('data', (reply: Buffer) => res.write(JSON.stringify({ result: decodeJson(m.res, reply) }) + '\n'));
-      c.on('error', (err: grpc.ServiceError) => {
-        if (err.code === grpc.status.CANCELLED) return res.end();
-        const status = HTTP_STATUS[err.code] ?? 500;
-        res.end(JSON.stringify({ error: { grpc_code: err.code, http_code: status, message: err.details, http_status: httpStatusText(status) } }) + '\n');
-      });
-      c.on('end', () => res.end());
+    const fail = (code: number, message: string) => {
+      const status = HTTP_STATUS[code] ?? 500;
+      res.end(JSON.stringify({ error: { grpc_code: code, http_code: status, message, http_status: httpStatusText(status) } }) + '\n');
     };
-    if (m.clientStream) wire(call);
-    // The client went away: so does the call.
-    res.on('close', () => call?.cancel());
+    const relay = (call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>) => {
+      call.on('data', (reply: Buffer) => res.write(JSON.stringify({ result: decodeJson(m.res, reply) }) + '\n'));
+      call.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? res.end() : fail(err.code, err.details)));
+      call.on('end', () => res.end());
+      // The client went away: so does the call.
+      res.on('close', () => call.cancel());
+      return call;
+    };
+    const encode = (json: unknown) => Buffer.from(encodeJson(m.req, json));
+    if (!m.clientStream) {
+      void this.body(req).then((text) => {
+        let request: Buffer;
+        try {
+          request = encode(text.trim() ? JSON.parse(text) : {});
+        } catch (err) {
+          return fail(grpc.status.INVALID_ARGUMENT, (err as Error).message);
+        }
+        relay(this.raw().makeServerStreamRequest(m.path, bytes, bytes, request));
+      });
+      return;
+    }
+    const call = relay(this.raw().makeBidiStreamRequest(m.path, bytes, bytes)) as grpc.ClientDuplexStream<Buffer, Buffer>;
+    const objects = new JsonObjects();
+    req.setEncoding('utf8');
+    // The body's end half-closes the call: a keep-alive then ends, a watch goes on (as etcd's).
+    req.on('end', () => call.end());
+    req.on('data', (chunk: string) => {
+      try {
+        for (const json of objects.feed(chunk)) call.write(encode(json));
+      } catch (err) {
+        call.cancel();
+        fail(grpc.status.INVALID_ARGUMENT, (err as Error).message);
+      }
+    });
   }
 
   /** etcd's health: a leader, no alarm, and a linearizable read answered within a second. */
