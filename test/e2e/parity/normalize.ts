@@ -21,6 +21,8 @@ export function normalize(text: string, endpoint: string, step: Step): string {
   out = out.replace(ID_FIELDS, '"$1":<n>').replace(FIELD_LINES, '"$1" : <n>');
   out = out.replace(/"version":"[^"]*"/g, '"version":"<v>"').replace(/took = [\d.]+[µm]?s/g, 'took = <t>');
   out = out.replace(/\b[0-9a-f]{12,16}\b/g, '<id>');
+  // Member IDs in `member list` lines, however many hex digits a random ID happens to have.
+  out = out.replace(/^[0-9a-f]+(?=, (un)?started, )/gm, '<id>');
   // Table padding follows the width of IDs and sizes, so loose steps compare it collapsed.
   if (step.loose) out = out.replace(/\d+(\.\d+)*( kB| MB| B)?/g, '<n>').replace(/-+/g, '-').replace(/ +/g, ' ');
   return out;
