@@ -118,6 +118,8 @@ function apply(batch: ApplyBatch): void {
   const results = store.applyBatch(items);
   commitTimes.observe((performance.now() - started) / 1000);
   publish();
+  // The quota is checked against the file's size: keep it current after every write (one stat).
+  board.set('dbSize', store.dbSize());
   if (board.get('watching')) sendEvents(results);
   const out: AppliedBatch = { applied: store.consistentIndex(), revision: store.currentRevision(), results: [] };
   if (store.members() !== membershipBefore) out.membership = store.members();
