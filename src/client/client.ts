@@ -4,7 +4,8 @@ import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../protocol/codec.js';
 
 type Req = Record<string, any>;
-type Unary = (req: Req, options?: { deadlineMs?: number }) => Promise<Req>;
+export interface CallOptions { deadlineMs?: number; metadata?: grpc.Metadata }
+type Unary = (req: Req, options?: CallOptions) => Promise<Req>;
 
 export interface ServiceClient {
   [method: string]: Unary;
@@ -18,6 +19,8 @@ export interface Client {
   service(name: string): ServiceClient;
   /** The raw gRPC client of a service, for streaming calls or raw bytes. */
   raw(service: string): grpc.Client;
+  /** Sends `token` (etcd's auth token) with every call from now on, streams included. */
+  setToken(token: string | undefined): void;
   close(): void;
 }
 
@@ -25,12 +28,19 @@ const SERVICES = { kv: 'etcdserverpb.KV', maintenance: 'etcdserverpb.Maintenance
 
 export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = {}): Client {
   const clients = new Map<string, grpc.Client>();
+  let token: string | undefined;
+  const withToken: grpc.Interceptor = (opts, next) => new grpc.InterceptingCall(next(opts), {
+    start: (metadata, listener, start) => {
+      if (token !== undefined && !metadata.get('token').length) metadata.set('token', token);
+      start(metadata, listener);
+    },
+  });
   const options = { 'grpc.max_receive_message_length': -1, ...channelOptions };
   const raw = (service: string) => {
     let c = clients.get(service);
     if (!c) {
       const Ctor = grpc.makeGenericClientConstructor(serviceDefinition(service), service);
-      c = new Ctor(endpoint, grpc.credentials.createInsecure(), options);
+      c = new Ctor(endpoint, grpc.credentials.createInsecure(), token === undefined ? options : { ...options, interceptors: [withToken] });
       clients.set(service, c);
     }
     return c;
@@ -40,11 +50,11 @@ export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = 
     return new Proxy({} as ServiceClient, {
       get: (_t, method: string) => {
         if (!def[method] || def[method]!.requestStream || def[method]!.responseStream) return undefined;
-        return (req: Req, opts: { deadlineMs?: number } = {}) =>
+        return (req: Req, opts: CallOptions = {}) =>
           new Promise<Req>((resolve, reject) => {
             const c = raw(service) as unknown as Record<string, Function>;
             const callOpts = opts.deadlineMs ? { deadline: Date.now() + opts.deadlineMs } : {};
-            c[method]!.call(c, req, new grpc.Metadata(), callOpts, (err: Error | null, res: Req) => (err ? reject(err) : resolve(res)));
+            c[method]!.call(c, req, opts.metadata ?? new grpc.Metadata(), callOpts, (err: Error | null, res: Req) => (err ? reject(err) : resolve(res)));
           });
       },
     });
@@ -55,6 +65,12 @@ export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = 
     cluster: wrap(SERVICES.cluster),
     service: wrap,
     raw,
+    // Clients made before carry no token: they are replaced (the interceptor costs every call, so only tokened clients have it).
+    setToken: (t) => {
+      token = t;
+      clients.forEach((c) => c.close());
+      clients.clear();
+    },
     close: () => clients.forEach((c) => c.close()),
   };
 }

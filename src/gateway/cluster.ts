@@ -10,6 +10,7 @@ import { serviceDefinition } from '../protocol/codec.js';
 import { Errors } from '../protocol/errors.js';
 import { memberIdOf } from '../server/identity.js';
 import { unary } from './unary.js';
+import { requireAdmin } from './auth-info.js';
 import { forwardToLeader } from './forward.js';
 
 type Req = Record<string, any>;
@@ -47,7 +48,8 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
   return {
     MemberList: unary(async () => ({ header: header(), members: members() })),
 
-    MemberAdd: unary<Req>(async (req) => {
+    MemberAdd: unary<Req>(async (req, call) => {
+      await requireAdmin(member, call.metadata);
       const peerURLs = validPeerURLs(req.peerURLs);
       if (member.members.some((m) => m.peerURLs.some((u) => peerURLs.includes(u)))) throw Errors.peerURLExist;
       const isLearner = !!req.isLearner;
@@ -65,7 +67,8 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
       return { header: header(), member: { ID: id, name: '', peerURLs, clientURLs: [], isLearner }, members: members() };
     }),
 
-    MemberRemove: unary<Req>(async (req) => {
+    MemberRemove: unary<Req>(async (req, call) => {
+      await requireAdmin(member, call.metadata);
       const id = Number(req.ID ?? 0);
       const target = find(id);
       if (!target) throw Errors.memberNotFound;
@@ -83,7 +86,8 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
       return { header: header(), members: members() };
     }),
 
-    MemberUpdate: unary<Req>(async (req) => {
+    MemberUpdate: unary<Req>(async (req, call) => {
+      await requireAdmin(member, call.metadata);
       const id = Number(req.ID ?? 0);
       const peerURLs = validPeerURLs(req.peerURLs);
       if (!find(id)) throw Errors.memberNotFound;
@@ -94,6 +98,7 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
 
     // Only the leader knows how far a learner has caught up: a follower forwards the call.
     MemberPromote: unary<Req>(async (req, call) => {
+      await requireAdmin(member, call.metadata);
       const id = Number(req.ID ?? 0);
       const target = find(id);
       if (!target) throw Errors.memberNotFound;

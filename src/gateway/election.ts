@@ -7,7 +7,7 @@ import { serviceDefinition } from '../protocol/codec.js';
 import { Errors } from '../protocol/errors.js';
 import { failStream, unary } from './unary.js';
 import { contenderKey, enter, firstCreated, prefixEnd, waitDeletes, watchUntil } from './concurrency.js';
-import { abortedWith, viaSelf } from './lock.js';
+import { abortedWith, viaSelf, type SelfClient } from './lock.js';
 
 type Req = Record<string, any>;
 
@@ -32,9 +32,9 @@ async function resign(c: Client, leader: Req): Promise<Req> {
   return r.header;
 }
 
-export function electionHandlers(self: () => Client): grpc.UntypedServiceImplementation {
+export function electionHandlers(self: SelfClient): grpc.UntypedServiceImplementation {
   return {
-    Campaign: unary<Req>((req, call) => viaSelf(self, async (c) => {
+    Campaign: unary<Req>((req, call) => viaSelf(self, call, async (c) => {
       const signal = abortedWith(call);
       const prefix = prefixOf(req.name);
       const lease = Number(req.lease ?? 0);
@@ -59,24 +59,24 @@ export function electionHandlers(self: () => Client): grpc.UntypedServiceImpleme
       return { header: mine.header, leader };
     })),
 
-    Proclaim: unary<Req>((req) => viaSelf(self, async (c) => {
+    Proclaim: unary<Req>((req, call) => viaSelf(self, call, async (c) => {
       if (!req.leader) throw Errors.missingLeaderKey;
       return { header: await proclaim(c, req.leader, Buffer.from(req.value ?? [])) };
     })),
 
-    Resign: unary<Req>((req) => viaSelf(self, async (c) => {
+    Resign: unary<Req>((req, call) => viaSelf(self, call, async (c) => {
       if (!req.leader) throw Errors.missingLeaderKey;
       return { header: await resign(c, req.leader) };
     })),
 
-    Leader: unary<Req>((req) => viaSelf(self, async (c) => {
+    Leader: unary<Req>((req, call) => viaSelf(self, call, async (c) => {
       const r = await firstCreated(c, prefixOf(req.name));
       if (!r.kvs?.length) throw Errors.electionNoLeader;
       return { header: r.header, kv: r.kvs[0] };
     })),
 
     Observe: (call: grpc.ServerWritableStream<Req, Req>) => {
-      observe(self(), prefixOf(call.request.name), call, abortedWith(call)).catch((err) => {
+      observe(self(call.metadata), prefixOf(call.request.name), call, abortedWith(call)).catch((err) => {
         if (!call.cancelled) failStream(call, err);
       });
     },

@@ -4,6 +4,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
 import { connect } from '../client/client.js';
 import { Errors, fromServiceError } from '../protocol/errors.js';
+import { credentialsOf } from './auth-info.js';
 
 export async function forwardToLeader(member: Member, service: string, method: string, req: Record<string, any>, call: grpc.ServerUnaryCall<unknown, unknown>): Promise<unknown> {
   const leader = member.members.find((m) => m.id === member.board.get('leader'));
@@ -13,7 +14,8 @@ export async function forwardToLeader(member: Member, service: string, method: s
   const deadline = call.getDeadline();
   const remaining = deadline instanceof Date ? deadline.getTime() - Date.now() : Number(deadline) - Date.now();
   try {
-    return await client.service(service)[method]!(req, Number.isFinite(remaining) && remaining > 0 ? { deadlineMs: remaining } : {});
+    const metadata = credentialsOf(call.metadata);
+    return await client.service(service)[method]!(req, Number.isFinite(remaining) && remaining > 0 ? { deadlineMs: remaining, metadata } : { metadata });
   } catch (err) {
     throw fromServiceError(err);
   } finally {

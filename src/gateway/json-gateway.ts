@@ -171,7 +171,7 @@ export class JsonGateway {
     } catch (err) {
       return this.error(res, new EtcdError(grpc.status.INVALID_ARGUMENT, (err as Error).message));
     }
-    this.raw().makeUnaryRequest(m.path, bytes, bytes, Buffer.from(request), (err, reply) => {
+    this.raw().makeUnaryRequest(m.path, bytes, bytes, Buffer.from(request), credentials(req), (err, reply) => {
       if (err) this.error(res, err);
       else this.json(res, 200, decodeJson(m.res, reply!));
     });
@@ -201,11 +201,11 @@ export class JsonGateway {
         } catch (err) {
           return fail(grpc.status.INVALID_ARGUMENT, (err as Error).message);
         }
-        relay(this.raw().makeServerStreamRequest(m.path, bytes, bytes, request));
+        relay(this.raw().makeServerStreamRequest(m.path, bytes, bytes, request, credentials(req)));
       });
       return;
     }
-    const call = relay(this.raw().makeBidiStreamRequest(m.path, bytes, bytes)) as grpc.ClientDuplexStream<Buffer, Buffer>;
+    const call = relay(this.raw().makeBidiStreamRequest(m.path, bytes, bytes, credentials(req))) as grpc.ClientDuplexStream<Buffer, Buffer>;
     const objects = new JsonObjects();
     req.setEncoding('utf8');
     // The body's end half-closes the call: a keep-alive then ends, a watch goes on (as etcd's).
@@ -239,6 +239,13 @@ export class JsonGateway {
     if (healthy) res.writeHead(200).end(body);
     else res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' }).end(body + '\n');
   }
+}
+
+/** A request's token goes on as the gRPC call's "authorization" metadata, as etcd's gateway passes it. */
+function credentials(req: http.IncomingMessage): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  if (req.headers.authorization) metadata.set('authorization', req.headers.authorization);
+  return metadata;
 }
 
 const httpStatusText = (status: number) => ({ 400: 'Bad Request', 404: 'Not Found', 412: 'Precondition Failed', 500: 'Internal Server Error', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? String(status);

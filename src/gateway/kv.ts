@@ -1,13 +1,15 @@
 // The KV service: writes go through raft, reads through the read-index path and the reader pool.
 import type * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
-import { CORRUPT } from '../actors/mvcc/store.js';
+import { CORRUPT, type WriteOp } from '../actors/mvcc/store.js';
 import { serviceDefinition, WIRE_SIZE } from '../protocol/codec.js';
 import { Errors, EtcdError } from '../protocol/errors.js';
 import { checkDelete, checkPut, checkRange, checkSize, checkTxn } from './validate.js';
 import { failStream, unary } from './unary.js';
 import type { RangePage, RangeTask, RangeTaskResult } from '../actors/reader/task.js';
 import protobuf from 'protobufjs';
+import { authInfoOf, writerOf } from './auth-info.js';
+import { ANONYMOUS, checkRead } from '../actors/mvcc/permissions.js';
 
 type Req = Record<string, any>;
 
@@ -21,11 +23,13 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     if (member.isLearner()) throw Errors.notSupportedForLearner;
   };
 
-  const read = async (req: Req, page?: RangeTask['page']): Promise<RangePage> => {
+  const read = async (req: Req, metadata: grpc.Metadata, page?: RangeTask['page']): Promise<RangePage> => {
     checkRange(req);
     if (member.alarms.some((a) => a.alarm === CORRUPT)) throw Errors.corrupt;
     if (!req.serializable) notLearner();
     if (!req.serializable && !page?.continued) await member.linearizableRead();
+    const ai = await authInfoOf(member, metadata);
+    checkRead(member.auth, ai ?? ANONYMOUS, req.key, req.range_end);
     const task: RangeTask = {
       dbDir: member.dbDir,
       req,
@@ -34,38 +38,41 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     };
     const result: RangeTaskResult = await member.range(task);
     if ('error' in result) throw new EtcdError(result.error.code, result.error.message);
+    // As etcd: the permissions may have changed while the range was read.
+    if (ai && member.auth.enabled && ai.revision !== member.auth.revision) throw Errors.authOldRevision;
     return result;
   };
+  const propose = async (op: WriteOp, call: grpc.ServerUnaryCall<Req, unknown>) => member.propose(op, false, undefined, await writerOf(member, call.metadata));
 
   return {
-    Range: unary<Req>(async (req) => (await read(req)).bytes),
+    Range: unary<Req>(async (req, call) => (await read(req, call.metadata)).bytes),
 
-    Put: unary<Req>(async (req) => {
+    Put: unary<Req>(async (req, call) => {
       notLearner();
       checkPut(req);
       checkSize(req, maxRequestBytes);
       member.checkSpace(writeCost(req));
-      return member.propose({ type: 'put', req });
+      return propose({ type: 'put', req }, call);
     }),
 
-    DeleteRange: unary<Req>(async (req) => {
+    DeleteRange: unary<Req>(async (req, call) => {
       notLearner();
       checkDelete(req);
       checkSize(req, maxRequestBytes);
-      return member.propose({ type: 'deleteRange', req });
+      return propose({ type: 'deleteRange', req }, call);
     }),
 
-    Txn: unary<Req>(async (req) => {
+    Txn: unary<Req>(async (req, call) => {
       notLearner();
       checkTxn(req, maxTxnOps);
       checkSize(req, maxRequestBytes);
       if (hasPut(req)) member.checkSpace(writeCost(req));
-      return member.propose({ type: 'txn', req });
+      return propose({ type: 'txn', req }, call);
     }),
 
-    Compact: unary<Req>(async (req) => {
+    Compact: unary<Req>(async (req, call) => {
       notLearner();
-      return member.propose({ type: 'compact', req });
+      return propose({ type: 'compact', req }, call);
     }),
 
     // Pages of a range read at one revision, so a large result is never built whole.
@@ -99,8 +106,9 @@ function wrapChunk(rangeResponse: Uint8Array): Buffer {
 
 async function streamRange(
   call: grpc.ServerWritableStream<Req, unknown>,
-  read: (req: Req, page?: RangeTask['page']) => Promise<RangePage>,
+  readAs: (req: Req, metadata: grpc.Metadata, page?: RangeTask['page']) => Promise<RangePage>,
 ): Promise<void> {
+  const read = (req: Req, page?: RangeTask['page']) => readAs(req, call.metadata, page);
   const req = call.request;
   if (!pageable(req)) {
     call.write(wrapChunk((await read(req)).bytes));

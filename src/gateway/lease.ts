@@ -10,6 +10,7 @@ import { connect } from '../client/client.js';
 import { failStream, unary } from './unary.js';
 import { forwardToLeader } from './forward.js';
 import { writeCost } from './kv.js';
+import { writerOf } from './auth-info.js';
 
 type Req = Record<string, any>;
 
@@ -36,9 +37,9 @@ export function leaseHandlers(member: Member): grpc.UntypedServiceImplementation
       return member.propose({ type: 'leaseGrant', req: { ID: id, TTL: Math.max(ttl, minTTL) } });
     }),
 
-    LeaseRevoke: unary<Req>(async (req) => {
+    LeaseRevoke: unary<Req>(async (req, call) => {
       if (member.isLearner()) throw Errors.notSupportedForLearner;
-      return member.propose({ type: 'leaseRevoke', req: { ID: Number(req.ID ?? 0) } });
+      return member.propose({ type: 'leaseRevoke', req: { ID: Number(req.ID ?? 0) } }, false, undefined, await writerOf(member, call.metadata));
     }),
 
     LeaseTimeToLive: unary<Req>(async (req, call) => {

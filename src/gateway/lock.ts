@@ -8,6 +8,9 @@ import { contenderKey, enter, prefixEnd, waitDeletes } from './concurrency.js';
 
 type Req = Record<string, any>;
 
+/** This member's own client, carrying the credentials of the call it serves. */
+export type SelfClient = (metadata: grpc.Metadata) => Client;
+
 export const LOCK_SERVICE = serviceDefinition('v3lockpb.Lock');
 
 /** Aborts when the client gives up on its call: it cancels, or its deadline passes. */
@@ -29,18 +32,18 @@ export function abortedWith(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.
  * Runs `work` on this member's own client. As etcd's lock and election servers pass their
  * client's errors on as plain errors, a request's failure keeps its message with code Unknown.
  */
-export const viaSelf = async <T>(self: () => Client, work: (c: Client) => Promise<T>): Promise<T> => {
+export const viaSelf = async <T>(self: SelfClient, call: { metadata: grpc.Metadata }, work: (c: Client) => Promise<T>): Promise<T> => {
   try {
-    return await work(self());
+    return await work(self(call.metadata));
   } catch (err) {
     const e = fromServiceError(err);
     throw e instanceof EtcdError ? new EtcdError(grpc.status.UNKNOWN, e.message) : e;
   }
 };
 
-export function lockHandlers(self: () => Client): grpc.UntypedServiceImplementation {
+export function lockHandlers(self: SelfClient): grpc.UntypedServiceImplementation {
   return {
-    Lock: unary<Req>((req, call) => viaSelf(self, async (c) => {
+    Lock: unary<Req>((req, call) => viaSelf(self, call, async (c) => {
       const signal = abortedWith(call);
       const prefix = Buffer.concat([Buffer.from(req.name ?? []), Buffer.from('/')]);
       const lease = Number(req.lease ?? 0);
@@ -57,6 +60,6 @@ export function lockHandlers(self: () => Client): grpc.UntypedServiceImplementat
       }
     })),
 
-    Unlock: unary<Req>((req) => viaSelf(self, async (c) => ({ header: (await c.kv.DeleteRange!({ key: req.key ?? Buffer.alloc(0) })).header }))),
+    Unlock: unary<Req>((req, call) => viaSelf(self, call, async (c) => ({ header: (await c.kv.DeleteRange!({ key: req.key ?? Buffer.alloc(0) })).header }))),
   };
 }

@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
 import { serviceDefinition } from '../protocol/codec.js';
-import { Errors, toServiceError } from '../protocol/errors.js';
-import { unary } from './unary.js';
+import { Errors } from '../protocol/errors.js';
+import { failStream, unary } from './unary.js';
+import { requireAdmin, writerOf } from './auth-info.js';
 import { SERVER_VERSION } from '../server/version.js';
 
 type Req = Record<string, any>;
@@ -36,24 +37,28 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
       };
     }),
 
-    Hash: unary(async () => {
+    Hash: unary(async (_req, call) => {
+      await requireAdmin(member, call.metadata);
       const { hash, revision } = await member.mvcc.hash();
       return { header: header(revision), hash };
     }),
 
-    HashKV: unary<Req>(async (req) => {
+    HashKV: unary<Req>(async (req, call) => {
+      await requireAdmin(member, call.metadata);
       const r = await member.mvcc.hashKV(req.revision ?? 0);
       return { header: header(), hash: r.hash, compact_revision: r.compact_revision, hash_revision: r.hash_revision };
     }),
 
     // GET lists the active alarms; ACTIVATE and DEACTIVATE go through consensus. As etcd 3.4,
     // the answer carries no header.
-    Alarm: unary<Req>(async (req) => {
+    Alarm: unary<Req>(async (req, call) => {
       if (!req.action) return { alarms: member.alarms };
-      return member.propose({ type: 'alarm', req: { action: req.action, memberID: Number(req.memberID ?? 0), alarm: req.alarm ?? 0 } });
+      const writer = await writerOf(member, call.metadata);
+      return member.propose({ type: 'alarm', req: { action: req.action, memberID: Number(req.memberID ?? 0), alarm: req.alarm ?? 0 } }, false, undefined, writer);
     }),
 
-    Defragment: unary(async () => {
+    Defragment: unary(async (_req, call) => {
+      await requireAdmin(member, call.metadata);
       await member.defragment();
       return { header: header() };
     }),
@@ -67,9 +72,9 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
     }),
 
     Snapshot: (call: grpc.ServerWritableStream<Req, unknown>) => {
-      streamSnapshot(member, call, header()).catch((err) => {
+      requireAdmin(member, call.metadata).then(() => streamSnapshot(member, call, header())).catch((err) => {
         member.log.warn({ error: (err as Error).message }, 'failed to send snapshot');
-        call.destroy(Object.assign(new Error(), toServiceError(err)));
+        failStream(call, err);
       });
     },
 

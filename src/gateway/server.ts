@@ -11,6 +11,8 @@ import { MAINTENANCE_SERVICE, maintenanceHandlers } from './maintenance.js';
 import { CLUSTER_SERVICE, clusterHandlers } from './cluster.js';
 import { WATCH_SERVICE, WatchStreams } from './watch.js';
 import { LEASE_SERVICE, leaseHandlers } from './lease.js';
+import { AUTH_SERVICE, authHandlers } from './auth.js';
+import { watchPermission } from './watch-permission.js';
 import { LOCK_SERVICE, lockHandlers } from './lock.js';
 import { ELECTION_SERVICE, electionHandlers } from './election.js';
 import { connect, type Client } from '../client/client.js';
@@ -39,6 +41,8 @@ function routeConnection(socket: net.Socket, route: (http2: boolean) => void): v
 
 const PREFACE_START = Buffer.from('PRI ');
 
+const MAX_SELF_CLIENTS = 64;
+
 export class Gateway {
   private readonly server: grpc.Server;
   private readonly listeners: net.Server[] = [];
@@ -46,9 +50,26 @@ export class Gateway {
   private readonly http: http.Server;
   private readonly json: JsonGateway;
   private bound: string[] = [];
-  private selfClient?: Client;
-  /** A client of this member itself, for the services etcd also builds on its own client. */
-  private readonly self = () => (this.selfClient ??= connect(new URL(this.bound[0]!).host));
+  /** Clients of this member itself, for the services etcd also builds on its own client: one per caller's token. */
+  private readonly selfClients = new Map<string, Client>();
+  private readonly self = (metadata: grpc.Metadata): Client => {
+    const token = String(metadata.get('token')[0] ?? metadata.get('authorization')[0] ?? '');
+    let client = this.selfClients.get(token);
+    if (!client) {
+      // Tokens expire: the oldest tokened client goes once there are many.
+      if (this.selfClients.size >= MAX_SELF_CLIENTS) {
+        const oldest = [...this.selfClients.keys()].find((t) => t !== '');
+        if (oldest !== undefined) {
+          this.selfClients.get(oldest)!.close();
+          this.selfClients.delete(oldest);
+        }
+      }
+      client = connect(new URL(this.bound[0]!).host);
+      if (token) client.setToken(token);
+      this.selfClients.set(token, client);
+    }
+    return client;
+  };
 
   constructor(private readonly member: Member, metrics: Metrics) {
     this.server = new grpc.Server({
@@ -61,9 +82,10 @@ export class Gateway {
     this.server.addService(MAINTENANCE_SERVICE, maintenanceHandlers(member));
     this.server.addService(CLUSTER_SERVICE, clusterHandlers(member));
     this.server.addService(LEASE_SERVICE, leaseHandlers(member));
+    this.server.addService(AUTH_SERVICE, authHandlers(member));
     this.server.addService(LOCK_SERVICE, lockHandlers(this.self));
     this.server.addService(ELECTION_SERVICE, electionHandlers(this.self));
-    this.watches = new WatchStreams(member.watchPort);
+    this.watches = new WatchStreams(member.watchPort, watchPermission(member));
     this.server.addService(WATCH_SERVICE, this.watches.handlers());
     this.json = new JsonGateway(member, metrics, () => new URL(this.bound[0]!).host);
     this.http = http.createServer((req, res) => this.json.handle(req, res));
@@ -96,7 +118,7 @@ export class Gateway {
   async close(graceMs = 5000): Promise<void> {
     for (const l of this.listeners) l.close();
     this.watches.endAll();
-    this.selfClient?.close();
+    this.selfClients.forEach((c) => c.close());
     this.json.close();
     this.http.close();
     this.http.closeAllConnections();

@@ -7,6 +7,15 @@ import { serviceDefinition } from '../protocol/codec.js';
 import { send, receive } from '../actors/channel.js';
 import type { WatchOutput, WatchRequestItem, WatchRequests } from '../actors/watch/messages.js';
 
+/** Who may watch what: a create request is checked first when auth is on or the call carries credentials. */
+export interface WatchPermission {
+  required(metadata: grpc.Metadata): boolean;
+  /** Throws etcd's error when the stream's user may not read the watched range. */
+  check(metadata: grpc.Metadata, create: Req): Promise<void>;
+  /** A refused create's answer: canceled, with the reason. */
+  refusal(reason: string): Uint8Array;
+}
+
 export const WATCH_SERVICE = serviceDefinition('etcdserverpb.Watch');
 
 type Req = Record<string, any>;
@@ -40,7 +49,7 @@ export class WatchStreams {
   private batch: WatchRequestItem[] = [];
   private readonly acks = new Map<number, number>();
 
-  constructor(private readonly port: MessagePort) {
+  constructor(private readonly port: MessagePort, private readonly permission: WatchPermission) {
     receive<WatchOutput>(port, (m) => this.write(m));
   }
 
@@ -56,10 +65,29 @@ export class WatchStreams {
   private open(call: WatchCall): void {
     const s = this.nextStream++;
     this.calls.set(s, call);
-    call.on('data', (req: Req) => {
+    const handle = (req: Req) => {
       if (req.create_request) this.queue({ t: 'create', s, req: req.create_request });
       else if (req.cancel_request) this.queue({ t: 'cancel', s, id: Number(req.cancel_request.watch_id ?? 0) });
       else if (req.progress_request) this.queue({ t: 'progress', s });
+    };
+    // Requests that wait for a permission check hold back the ones after them, to keep their order.
+    let checking: Promise<void> | undefined;
+    const checked = async (req: Req) => {
+      if (!req.create_request) return handle(req);
+      try {
+        await this.permission.check(call.metadata, req.create_request);
+        handle(req);
+      } catch (err) {
+        sender(call)(Buffer.from(this.permission.refusal((err as Error).message)), () => undefined);
+      }
+    };
+    call.on('data', (req: Req) => {
+      if (!checking && !this.permission.required(call.metadata)) return handle(req);
+      const next: Promise<void> = (checking ?? Promise.resolve()).then(() => checked(req));
+      checking = next;
+      void next.finally(() => {
+        if (checking === next) checking = undefined;
+      });
     });
     // As etcd, a client that half-closes keeps receiving events until it cancels the call.
     const close = () => {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { LOG_LEVELS } from './logger.js';
 import type { CompactionPolicy } from '../actors/compactor/core.js';
+import { parseTokenOptions, type TokenOptions } from './token-options.js';
 
 type Kind = 'string' | 'number' | 'boolean' | 'duration';
 interface FlagSpec { kind: Kind; default: string | number | boolean; help: string }
@@ -40,6 +41,9 @@ const FLAGS = {
   'auto-compaction-retention': { kind: 'string', default: '0', help: 'Auto compaction retention for mvcc key value store. 0 means disable auto compaction.' },
   'experimental-initial-corrupt-check': { kind: 'boolean', default: false, help: 'Enable to check data corruption before serving any client/peer traffic.' },
   'experimental-corrupt-check-time': { kind: 'duration', default: '0s', help: 'Duration of time between cluster corruption check passes.' },
+  'auth-token': { kind: 'string', default: 'simple', help: 'Specify auth token specific options: \'simple\', or \'jwt,pub-key=<file>,priv-key=<file>,sign-method=<alg>,ttl=<duration>\'.' },
+  'auth-token-ttl': { kind: 'number', default: 300, help: 'The lifetime in seconds of the auth token.' },
+  'bcrypt-cost': { kind: 'number', default: 10, help: 'Specify bcrypt algorithm cost factor for auth password hashing (4 to 31).' },
   'log-level': { kind: 'string', default: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -75,6 +79,9 @@ export interface Config {
   /** Undefined when auto-compaction is off. */
   autoCompaction?: CompactionPolicy;
   leaseCheckpointIntervalMs: number;
+  authToken: TokenOptions;
+  authTokenTtlMs: number;
+  bcryptCost: number;
   logLevel: string;
 }
 
@@ -235,6 +242,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`--election-timeout[${election}ms] should be at least as 5 times as --heartbeat-interval[${heartbeat}ms]`);
   }
   const autoCompaction = compactionPolicy(str('auto-compaction-mode'), str('auto-compaction-retention'));
+  const bcryptCost = num('bcrypt-cost');
+  if (!Number.isInteger(bcryptCost) || bcryptCost < 4 || bcryptCost > 31) throw new ConfigError(`invalid bcrypt-cost ${bcryptCost}: must be between 4 and 31`);
+  const authToken = parseTokenOptions(str('auth-token'));
+  if ('error' in authToken) throw new ConfigError(`invalid --auth-token "${str('auth-token')}": ${authToken.error}`);
   return {
     kind: 'run',
     config: {
@@ -266,6 +277,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       initialCorruptCheck: bool('experimental-initial-corrupt-check'),
       corruptCheckMs: num('experimental-corrupt-check-time'),
       leaseCheckpointIntervalMs: num('experimental-lease-checkpoint-interval'),
+      authToken,
+      authTokenTtlMs: num('auth-token-ttl') * 1000,
+      bcryptCost,
       logLevel,
     },
   };

@@ -27,6 +27,8 @@ import { confStateOf, type MemberRecord, type Membership } from '../actors/mvcc/
 import type { ConfChange } from '../actors/raft/confchange.js';
 import { GRPC_OVERHEAD_BYTES, type Config } from './config.js';
 import type { Logger } from './logger.js';
+import { emptyAuthState, type AuthInfo, type AuthState } from '../actors/mvcc/permissions.js';
+import { tokenProvider, type TokenProvider } from './tokens.js';
 
 interface Pending { resolve: (bytes: Uint8Array) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }
 
@@ -40,6 +42,7 @@ const READER_IDLE_MS = 60_000;
 const WATCH_CATCH_UP_BYTES = 1024 * 1024;
 
 const actorUrl = (rel: string) => new URL(`../actors/${rel}`, import.meta.url);
+const PASSWORD_TASK = actorUrl('reader/password.js').href;
 
 export class Member {
   id = 0;
@@ -55,6 +58,9 @@ export class Member {
   failedProposals = 0;
   /** The cluster's active alarms (replicated: every member applies them). */
   alarms: AlarmMember[] = [];
+  /** The cluster's users, roles and whether authentication is on (replicated). */
+  auth: AuthState = emptyAuthState();
+  tokens!: TokenProvider;
   private raisingNoSpace = false;
   /** Resolves when this member's removal from the cluster has been applied. */
   readonly removed: Promise<void>;
@@ -163,6 +169,8 @@ export class Member {
     this.membership = await this.mvcc.members();
     this.leases = new Leases(this, await this.mvcc.leases());
     this.alarms = await this.mvcc.alarms();
+    this.auth = await this.mvcc.auth();
+    this.tokens = await tokenProvider(this.config.authToken, this.config.authTokenTtlMs, (index) => this.appliedWithin(index, this.requestTimeoutMs));
 
     const initialMembers: MemberRecord[] = [...this.config.initialCluster].map(([name, urls]) => ({
       id: memberIdOf(urls, this.config.initialClusterToken), name, peerURLs: urls, clientURLs: [], isLearner: false,
@@ -282,10 +290,14 @@ export class Member {
     while (!this.board.get('leader') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 
-  /** Proposes a write; resolves with the encoded response once it is committed and applied. */
-  propose(op: WriteOp, conf = false, timeoutMs = this.requestTimeoutMs): Promise<Uint8Array> {
+  /**
+   * Proposes a write; resolves with the encoded response once it is committed and applied.
+   * `auth` is the client's (its permissions are checked when the write applies); the member's
+   * own writes have none.
+   */
+  propose(op: WriteOp, conf = false, timeoutMs = this.requestTimeoutMs, auth?: AuthInfo): Promise<Uint8Array> {
     const id = this.nextId++;
-    const data = encodeProposal({ origin: this.id, boot: this.boot, id, op });
+    const data = encodeProposal({ origin: this.id, boot: this.boot, id, op, ...(auth ? { auth } : {}) });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -425,6 +437,7 @@ export class Member {
       this.membership = s.membership;
       this.leases.reload(await this.mvcc.leases());
       this.alarms = await this.mvcc.alarms();
+      this.authChanged(await this.mvcc.auth());
       send(this.raftPort, { t: 'snapshotInstalled', req, membership: s.membership } satisfies GatewayToRaft);
     } catch (err) {
       send(this.raftPort, { t: 'snapshotInstalled', req, error: (err as Error).message } satisfies GatewayToRaft);
@@ -441,6 +454,25 @@ export class Member {
   /** Resolves once this member has applied everything committed so far (etcd's waitAppliedIndex). */
   caughtUp(): Promise<void> {
     return this.applied(this.board.get('commitIndex'));
+  }
+
+  /** Resolves true once this member has applied `index`, false if that takes longer than `timeoutMs`. */
+  private appliedWithin(index: number, timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout;
+    return Promise.race([
+      this.applied(index).then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /** A password's bcrypt hash (--bcrypt-cost), made in the reader pool. */
+  hashPassword(password: string): Promise<string> {
+    return this.readers.run({ password, cost: this.config.bcryptCost }, { filename: PASSWORD_TASK, name: 'hash' });
+  }
+
+  /** Whether `password` matches a bcrypt hash, checked in the reader pool. */
+  checkPassword(password: string, hashed: string): Promise<boolean> {
+    return this.readers.run({ password, hashed }, { filename: PASSWORD_TASK, name: 'check' });
   }
 
   /** Resolves once this member has applied `index`. */
@@ -467,10 +499,17 @@ export class Member {
     if (m.membership) this.membership = m.membership;
     if (m.leases) this.leases.applied(m.leases);
     if (m.alarms) this.alarms = m.alarms;
+    if (m.auth) this.authChanged(m.auth);
+    for (const t of m.tokens ?? []) this.tokens.assigned(t.token, t.user);
     for (const r of m.results) {
       this.settle(r.id, r.bytes, r.error && new EtcdError(r.error.code, r.error.message));
     }
     this.releaseApplied(m.applied);
+  }
+
+  private authChanged(auth: AuthState): void {
+    this.tokens.changed(this.auth, auth);
+    this.auth = auth;
   }
 
   private settle(id: number, bytes: Uint8Array | undefined, error: Error | undefined): void {
@@ -485,6 +524,7 @@ export class Member {
   async stop(): Promise<void> {
     this.stopped = true;
     this.leases?.stop();
+    this.tokens?.stop();
     await this.raft?.stop();
     await this.readers?.destroy();
     await this.mvcc?.close();

@@ -4,12 +4,15 @@ import type { WriteOp } from './store.js';
 import type { Membership } from './members.js';
 import type { LeaseChange } from './leases.js';
 import type { AlarmMember } from './store.js';
+import type { AuthInfo, AuthState } from './permissions.js';
 
 export interface Proposal {
   origin: number;  // member that took the request; only it answers the client
   boot: number;    // that member's process incarnation: replayed entries of an earlier run answer no one
   id: number;      // request id within the incarnation
   op: WriteOp;
+  /** Who sent the client's request, when authentication matters; none for the member's own. */
+  auth?: AuthInfo;
 }
 
 export const encodeProposal = (p: Proposal): Uint8Array => encode(p);
@@ -26,4 +29,8 @@ export interface AppliedBatch {
   leases?: LeaseChange[];
   /** The active alarms, when this batch changed them. */
   alarms?: AlarmMember[];
+  /** The auth state, when this batch changed it. */
+  auth?: AuthState;
+  /** Simple tokens assigned by this batch's Authenticate calls (every member learns them). */
+  tokens?: { token: string; user: string }[];
 }

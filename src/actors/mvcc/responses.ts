@@ -17,8 +17,12 @@ export function encodeResponse(op: WriteOp, header: Header, response: any): Uint
     case 'leaseGrant': return encodeMessage(LeaseGrantResponse, { header, ...response });
     case 'leaseRevoke': return encodeMessage(LeaseRevokeResponse, { header });
     case 'alarm': return encodeMessage(AlarmResponse, response); // as etcd 3.4: no header
+    case 'auth': return encodeMessage(messageType(authResponseType(op.call.method)), { header, ...response });
     case 'leaseCheckpoint':
     case 'noop':
     case 'member': return new Uint8Array(0); // the gateway answers from the membership it is sent
   }
 }
+
+/** The response message of an Auth service method: AuthEnable → AuthEnableResponse, UserAdd → AuthUserAddResponse. */
+export const authResponseType = (method: string) => `etcdserverpb.${method.startsWith('Auth') ? method : `Auth${method}`}Response`;

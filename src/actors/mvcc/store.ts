@@ -1,7 +1,7 @@
 // The mvcc store on LMDB, owned by the mvcc actor (the only writer). Databases in one env:
 //   rev   : main ‖ sub (u64 BE each) → flag (1 = tombstone) ‖ mvccpb.KeyValue bytes
 //   index : user key → IndexRecord (key-index.ts)
-//   meta  : consistentIndex (and its term), revision, compactRevision, membership
+//   meta  : consistentIndex (and its term), revision, compactRevision, membership, alarms, auth
 // A batch of committed entries is applied in one write transaction that also stores the
 // consistent index; LMDB runs without fsync because the WAL replays anything past it.
 import fs from 'node:fs';
@@ -15,6 +15,9 @@ import { keysAt, range, type View } from './range.js';
 import { applyMemberChange, type Membership } from './members.js';
 import type { ConfChange } from '../raft/confchange.js';
 import { LeaseTable, type LeaseChange, type LeaseRecord } from './leases.js';
+import { applyAuth, type AuthCall } from './auth.js';
+import { checkDeleteRange, checkPut, checkTxn, checkWrite, emptyAuthState, type AuthInfo, type AuthState } from './permissions.js';
+import { EtcdError } from '../../protocol/errors.js';
 
 type Req = Record<string, any>;
 
@@ -28,7 +31,11 @@ export type WriteOp =
   | { type: 'leaseRevoke'; req: Req }
   | { type: 'leaseCheckpoint'; req: Req }
   | { type: 'alarm'; req: Req }
+  | { type: 'auth'; call: AuthCall }
   | { type: 'noop' };
+
+/** A committed entry to apply; `auth` is who sent a client's request (internal ones have none). */
+export interface ApplyItem { index: number; term: number; op: WriteOp; auth?: AuthInfo }
 
 /** An active alarm: which member raised it and what it is (etcdserverpb.AlarmType: 1 NOSPACE, 2 CORRUPT). */
 export interface AlarmMember { memberID: number; alarm: number }
@@ -103,6 +110,7 @@ export class MvccStore {
   private membership: Membership;
   private leaseChanges: LeaseChange[] = [];
   private alarmList: AlarmMember[];
+  private authState: AuthState;
   /** Live keys (not deleted), kept up to date by every write. */
   private keys: number;
 
@@ -114,6 +122,7 @@ export class MvccStore {
     this.ciTerm = dbs.meta.get('consistentTerm') ?? 0;
     this.membership = dbs.meta.get('membership') ?? { members: [], removed: [] };
     this.alarmList = dbs.meta.get('alarms') ?? [];
+    this.authState = dbs.meta.get('auth') ?? emptyAuthState();
     this.keys = dbs.meta.get('keys') ?? this.countKeys();
     const scheduled = dbs.meta.get('scheduledCompact') ?? 0;
     if (scheduled > this.compactRev) dbs.root.transactionSync(() => this.compactPhysically(scheduled));
@@ -133,6 +142,7 @@ export class MvccStore {
 
   leases(): LeaseRecord[] { return this.dbs.leases.all(); }
   alarms(): AlarmMember[] { return this.alarmList; }
+  auth(): AuthState { return this.authState; }
   keyCount(): number { return this.keys; }
 
   /** Live keys counted from the key index (once, for a database written before the count was kept). */
@@ -148,15 +158,15 @@ export class MvccStore {
   currentRevision(): number { return this.rev; }
   compactRevision(): number { return this.compactRev; }
 
-  applyBatch(items: { index: number; term: number; op: WriteOp }[]): (ApplyResult | undefined)[] {
+  applyBatch(items: ApplyItem[]): (ApplyResult | undefined)[] {
     const results: (ApplyResult | undefined)[] = [];
     this.dbs.root.transactionSync(() => {
-      for (const { index, term, op } of items) {
+      for (const { index, term, op, auth } of items) {
         if (index <= this.ci) {
           results.push(undefined);
           continue;
         }
-        results.push(this.applyOne(op));
+        results.push(this.applyOne(op, auth, index));
         this.ci = index;
         this.ciTerm = term;
       }
@@ -168,7 +178,7 @@ export class MvccStore {
     return results;
   }
 
-  private applyOne(op: WriteOp): ApplyResult | undefined {
+  private applyOne(op: WriteOp, auth: AuthInfo | undefined, index: number): ApplyResult | undefined {
     if (op.type === 'noop') return undefined;
     if (op.type === 'member') {
       this.membership = applyMemberChange(this.membership, op.change);
@@ -181,6 +191,8 @@ export class MvccStore {
       if (op.type !== 'alarm' && this.alarmList.some((a) => a.alarm === CORRUPT)) throw corrupt();
       // As etcd's capped applier: with the space alarm raised, nothing that adds data applies.
       if (this.alarmList.some((a) => a.alarm === NOSPACE) && addsData(op)) throw noSpace();
+      // As etcd's auth applier: a client's write is checked against the permissions in force when it applies.
+      if (auth && this.authState.enabled) this.checkPermission(op, auth);
       let response: any;
       switch (op.type) {
         case 'put': response = this.put(w, op.req); break;
@@ -197,13 +209,35 @@ export class MvccStore {
         case 'leaseRevoke': response = this.leaseRevoke(w, op.req); break;
         case 'leaseCheckpoint': response = this.leaseCheckpoint(op.req); break;
         case 'alarm': response = this.alarm(op.req); break;
+        case 'auth': response = this.authCall(op.call, auth, index); break;
       }
       if (w.changed) this.rev = w.main;
       return { revision: this.rev, response, events: w.events };
     } catch (err) {
       if (err instanceof MvccError) return { error: err };
+      if (err instanceof EtcdError) return { error: new MvccError(err) };
       throw err;
     }
+  }
+
+  private checkPermission(op: WriteOp, ai: AuthInfo): void {
+    const leaseKeys = (id: number) => this.dbs.leases.keysOf(id);
+    switch (op.type) {
+      case 'put': return checkPut(this.authState, ai, op.req, leaseKeys);
+      case 'deleteRange': return checkDeleteRange(this.authState, ai, op.req);
+      case 'txn': return checkTxn(this.authState, ai, op.req);
+      // Revoking deletes the lease's keys: the user must be allowed to write every one.
+      case 'leaseRevoke': return leaseKeys(Number(op.req.ID)).forEach((key) => checkWrite(this.authState, ai, key));
+    }
+  }
+
+  private authCall(call: AuthCall, ai: AuthInfo | undefined, index: number) {
+    const { state, response } = applyAuth(this.authState, call, ai, index);
+    if (state !== this.authState) {
+      this.authState = state;
+      this.dbs.meta.putSync('auth', state);
+    }
+    return response;
   }
 
   /** The revision a read inside a write request sees: its own changes included. */

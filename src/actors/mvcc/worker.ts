@@ -5,7 +5,7 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DB_FILE, MvccStore, type ApplyResult, type WriteOp } from './store.js';
+import { DB_FILE, MvccStore, type ApplyItem, type ApplyResult } from './store.js';
 import { decodeProposal, type AppliedBatch } from './proposal.js';
 import { send, receive } from '../channel.js';
 import { exposeControl } from '../control.js';
@@ -91,11 +91,9 @@ receive<ApplyBatch>(cfg.raftPort, (batch) => {
   else apply(batch);
 });
 
-type Item = { index: number; term: number; op: WriteOp };
-
 /** A batch's entries as store operations, with the positions of this incarnation's own proposals. */
-function itemsOf(batch: ApplyBatch): { items: Item[]; waiting: { id: number; at: number }[] } {
-  const items: Item[] = [];
+function itemsOf(batch: ApplyBatch): { items: ApplyItem[]; waiting: { id: number; at: number }[] } {
+  const items: ApplyItem[] = [];
   const waiting: { id: number; at: number }[] = [];
   for (const entry of batch.entries) {
     if (!entry.data.length) {
@@ -104,7 +102,7 @@ function itemsOf(batch: ApplyBatch): { items: Item[]; waiting: { id: number; at:
     }
     const p = decodeProposal(entry.data);
     if (p.origin === cfg.memberId && p.boot === cfg.boot) waiting.push({ id: p.id, at: items.length });
-    items.push({ index: entry.index, term: entry.term, op: p.op });
+    items.push({ index: entry.index, term: entry.term, op: p.op, ...(p.auth ? { auth: p.auth } : {}) });
   }
   return { items, waiting };
 }
@@ -114,6 +112,7 @@ function apply(batch: ApplyBatch): void {
   const { items, waiting } = itemsOf(batch);
   const membershipBefore = store.members();
   const alarmsBefore = store.alarms();
+  const authBefore = store.auth();
   const started = performance.now();
   const results = store.applyBatch(items);
   commitTimes.observe((performance.now() - started) / 1000);
@@ -126,6 +125,9 @@ function apply(batch: ApplyBatch): void {
   const leases = store.takeLeaseChanges();
   if (leases.length) out.leases = leases;
   if (store.alarms() !== alarmsBefore) out.alarms = store.alarms();
+  if (store.auth() !== authBefore) out.auth = store.auth();
+  const tokens = assignedTokens(items, results);
+  if (tokens.length) out.tokens = tokens;
   for (const w of waiting) {
     const r: ApplyResult | undefined = results[w.at];
     if (!r) continue; // skipped: already applied before a restart
@@ -138,7 +140,16 @@ function apply(batch: ApplyBatch): void {
   // Only a batch with results, a new membership, lease or alarm changes, or a read waiting for it is worth a message:
   // the gateway reads the applied index from the board otherwise.
   const wanted = board.get('appliedWanted');
-  if (out.results.length || out.membership || out.leases || out.alarms || (wanted && out.applied >= wanted)) send(cfg.gatewayPort, out);
+  if (out.results.length || out.membership || out.leases || out.alarms || out.auth || out.tokens || (wanted && out.applied >= wanted)) send(cfg.gatewayPort, out);
+}
+
+function assignedTokens(items: ApplyItem[], results: (ApplyResult | undefined)[]): { token: string; user: string }[] {
+  const tokens: { token: string; user: string }[] = [];
+  items.forEach(({ op }, i) => {
+    const r = results[i];
+    if (op.type === 'auth' && op.call.method === 'Authenticate' && r && !('error' in r) && r.response.token) tokens.push({ token: r.response.token, user: op.call.req.name });
+  });
+  return tokens;
 }
 
 /** The watch actor gets every revision's events once it is committed (it reads the store for more). */
@@ -153,6 +164,7 @@ const control = {
   members: () => store.members(),
   leases: () => onStore(() => store.leases()),
   alarms: () => onStore(() => store.alarms()),
+  auth: () => onStore(() => store.auth()),
   flush: () => onStore(() => store.flush()),
   /** Copies the database to `file` for a raft snapshot; returns the index, term and membership it holds. */
   snapshot: async (file: string) => {
