@@ -1,8 +1,8 @@
 // Who a client call comes from, as etcd finds it: the "token" (or the JSON gateway's
 // "authorization") metadata; a token that is not valid is refused.
-import { Metadata, type Metadata as GrpcMetadata } from '@grpc/grpc-js';
+import { Metadata, status, type Metadata as GrpcMetadata } from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
-import { Errors } from '../protocol/errors.js';
+import { Errors, EtcdError } from '../protocol/errors.js';
 import { ANONYMOUS, checkAdmin, type AuthInfo } from '../actors/mvcc/permissions.js';
 
 /** The call's credentials; undefined when it carries none. */
@@ -27,6 +27,23 @@ export async function writerOf(member: Member, metadata: GrpcMetadata): Promise<
 export async function requireAdmin(member: Member, metadata: GrpcMetadata): Promise<void> {
   checkAdmin(member.auth, await authInfoOf(member, metadata));
 }
+
+/** etcd's auth package's own texts, which its Maintenance service returns unmapped (code Unknown). */
+const AUTH_PACKAGE_TEXT = new Map<string, string>([
+  [Errors.permissionDenied.message, 'auth: permission denied'],
+  [Errors.userEmpty.message, 'auth: user name is empty'],
+  [Errors.userNotFound.message, 'auth: user not found'],
+  [Errors.invalidAuthToken.message, 'auth: invalid auth token'],
+]);
+
+/** An auth error as the Maintenance service returns it. */
+export function asMaintenanceError(err: unknown): never {
+  const text = err instanceof EtcdError && AUTH_PACKAGE_TEXT.get(err.message);
+  throw text ? new EtcdError(status.UNKNOWN, text) : err;
+}
+
+/** The admin check of the Maintenance service (defragment, snapshot, hashes), refusing as etcd's does. */
+export const requireMaintenanceAdmin = (member: Member, metadata: GrpcMetadata): Promise<void> => requireAdmin(member, metadata).catch(asMaintenanceError);
 
 /** The metadata to forward a call with to another member: its credentials. */
 export function credentialsOf(metadata: GrpcMetadata): GrpcMetadata {

@@ -25,7 +25,7 @@ export function leaseHandlers(member: Member): grpc.UntypedServiceImplementation
   const leading = () => member.board.get('leader') === member.id;
 
   return {
-    LeaseGrant: unary<Req>(async (req) => {
+    LeaseGrant: unary<Req>(async (req, call) => {
       if (member.isLearner()) throw Errors.notSupportedForLearner;
       const ttl = Number(req.TTL ?? 0);
       if (ttl > MAX_LEASE_TTL) throw Errors.leaseTTLTooLarge;
@@ -34,7 +34,8 @@ export function leaseHandlers(member: Member): grpc.UntypedServiceImplementation
       // Server-chosen IDs stay below 2^53, exact as JavaScript numbers; a client's is kept,
       // and refused when it exists.
       if (!id) do id = randomInt(1, 2 ** 48) * 32 + randomInt(32); while (member.leases.clock.exists(id));
-      return member.propose({ type: 'leaseGrant', req: { ID: id, TTL: Math.max(ttl, minTTL) } });
+      // Not checked against permissions, but as every write its token must be valid (etcd 3.4).
+      return member.propose({ type: 'leaseGrant', req: { ID: id, TTL: Math.max(ttl, minTTL) } }, false, undefined, await writerOf(member, call.metadata));
     }),
 
     LeaseRevoke: unary<Req>(async (req, call) => {

@@ -8,7 +8,7 @@ import type { Member } from '../server/member.js';
 import { serviceDefinition } from '../protocol/codec.js';
 import { Errors } from '../protocol/errors.js';
 import { failStream, unary } from './unary.js';
-import { requireAdmin, writerOf } from './auth-info.js';
+import { asMaintenanceError, requireMaintenanceAdmin, writerOf } from './auth-info.js';
 import { SERVER_VERSION } from '../server/version.js';
 
 type Req = Record<string, any>;
@@ -38,13 +38,13 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
     }),
 
     Hash: unary(async (_req, call) => {
-      await requireAdmin(member, call.metadata);
+      await requireMaintenanceAdmin(member, call.metadata);
       const { hash, revision } = await member.mvcc.hash();
       return { header: header(revision), hash };
     }),
 
     HashKV: unary<Req>(async (req, call) => {
-      await requireAdmin(member, call.metadata);
+      await requireMaintenanceAdmin(member, call.metadata);
       const r = await member.mvcc.hashKV(req.revision ?? 0);
       return { header: header(), hash: r.hash, compact_revision: r.compact_revision, hash_revision: r.hash_revision };
     }),
@@ -52,13 +52,14 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
     // GET lists the active alarms; ACTIVATE and DEACTIVATE go through consensus. As etcd 3.4,
     // the answer carries no header.
     Alarm: unary<Req>(async (req, call) => {
+      // Every alarm call goes through consensus in etcd 3.4, so its token must be valid.
+      const writer = await writerOf(member, call.metadata).catch(asMaintenanceError);
       if (!req.action) return { alarms: member.alarms };
-      const writer = await writerOf(member, call.metadata);
       return member.propose({ type: 'alarm', req: { action: req.action, memberID: Number(req.memberID ?? 0), alarm: req.alarm ?? 0 } }, false, undefined, writer);
     }),
 
     Defragment: unary(async (_req, call) => {
-      await requireAdmin(member, call.metadata);
+      await requireMaintenanceAdmin(member, call.metadata);
       await member.defragment();
       return { header: header() };
     }),
@@ -72,7 +73,7 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
     }),
 
     Snapshot: (call: grpc.ServerWritableStream<Req, unknown>) => {
-      requireAdmin(member, call.metadata).then(() => streamSnapshot(member, call, header())).catch((err) => {
+      requireMaintenanceAdmin(member, call.metadata).then(() => streamSnapshot(member, call, header())).catch((err) => {
         member.log.warn({ error: (err as Error).message }, 'failed to send snapshot');
         failStream(call, err);
       });

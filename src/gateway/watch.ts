@@ -13,7 +13,7 @@ export interface WatchPermission {
   /** Throws etcd's error when the stream's user may not read the watched range. */
   check(metadata: grpc.Metadata, create: Req): Promise<void>;
   /** A refused create's answer: canceled, with the reason. */
-  refusal(reason: string): Uint8Array;
+  refusal(err: unknown): Uint8Array;
 }
 
 export const WATCH_SERVICE = serviceDefinition('etcdserverpb.Watch');
@@ -78,7 +78,7 @@ export class WatchStreams {
         await this.permission.check(call.metadata, req.create_request);
         handle(req);
       } catch (err) {
-        sender(call)(Buffer.from(this.permission.refusal((err as Error).message)), () => undefined);
+        sender(call)(Buffer.from(this.permission.refusal(err)), () => undefined);
       }
     };
     call.on('data', (req: Req) => {

@@ -24,8 +24,8 @@ export interface Server {
   pid(): number | undefined;
   logs(): string;
   kill9(): void;
-  /** Starts the process again (after kill9 or shutdown) and waits until it is healthy. */
-  restart(): Promise<void>;
+  /** Starts the process again (after kill9 or shutdown) and waits until it is healthy; `probeArgs`: etcdctl flags the health probe needs (--user once auth is on). */
+  restart(probeArgs?: string[]): Promise<void>;
   /** SIGTERM, waiting for exit; the data dir stays. */
   shutdown(): Promise<void>;
   /** Shuts down and removes the data dir. */
@@ -106,7 +106,7 @@ async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster
   let output = '';
   let exited: Promise<void> = Promise.resolve();
 
-  const launch = async () => {
+  const launch = async (probeArgs: string[] = []) => {
     // KVD_NODE_ARGS passes Node options to kvd (e.g. --cpu-prof, which NODE_OPTIONS refuses).
     const nodeArgs = process.env.KVD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const [cmd, argv] = opts.kind === 'kvd' ? [process.execPath, [...nodeArgs, path.join(REPO, 'bin', 'kvd'), ...args]] : ['etcd', args];
@@ -120,7 +120,7 @@ async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster
       if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${opts.kind} ${p.name} exited at start:\n${output}`);
       // A joining member may be a learner, which refuses the linearizable read of a health check.
       const probe = state === 'new' ? ['endpoint', 'health'] : ['endpoint', 'status'];
-      const r = await etcdctl(endpoint, [...probe, '--command-timeout=2s'], { timeoutMs: 5000 }).catch(() => undefined);
+      const r = await etcdctl(endpoint, [...probeArgs, ...probe, '--command-timeout=2s'], { timeoutMs: 5000 }).catch(() => undefined);
       if (r?.code === 0) return;
       if (Date.now() > deadline) {
         c.kill('SIGKILL');
@@ -152,10 +152,10 @@ async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster
     kill9: () => {
       child?.kill('SIGKILL');
     },
-    restart: async () => {
+    restart: async (probeArgs) => {
       await stopProcess();
       await exited;
-      await launch();
+      await launch(probeArgs);
     },
     shutdown: stopProcess,
     stop: async () => {
