@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import * as grpc from '@grpc/grpc-js';
 import { connect, type Client } from '../client/client.js';
 import { parseDuration } from '../server/config.js';
+import { Errors, goStatusText } from '../protocol/errors.js';
 
 
 /** etcdctl's exit codes. */
@@ -20,7 +21,7 @@ export class ConnectionError extends Error {}
 
 const env = (name: string) => process.env[`TSCTL_${name}`] ?? process.env[`ETCDCTL_${name}`];
 
-interface Globals { endpoints: string; dialTimeout: string; commandTimeout: string; writeOut: string; hex: boolean }
+interface Globals { endpoints: string; dialTimeout: string; commandTimeout: string; writeOut: string; hex: boolean; user?: string; password?: string }
 
 export const program = new Command('tsctl')
   .description('A simple command line client for kvd and etcd3.')
@@ -29,6 +30,8 @@ export const program = new Command('tsctl')
   .addOption(new Option('--command-timeout <duration>', 'timeout for short running command (excluding dial timeout)').default(env('COMMAND_TIMEOUT') ?? '5s'))
   .addOption(new Option('-w, --write-out <format>', 'set the output format (fields, json, simple)').default(env('WRITE_OUT') ?? 'simple'))
   .addOption(new Option('--hex', 'print byte strings as hex encoded strings').default(env('HEX') === 'true'))
+  .addOption(new Option('--user <username[:password]>', 'username[:password] for authentication (prompt if password is not supplied)').default(env('USER')))
+  .addOption(new Option('--password <password>', 'password for authentication (if this option is used, --user option shouldn\'t include password)').default(env('PASSWORD')))
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -40,9 +43,11 @@ export async function withClient<T>(call: (c: Client, deadlineMs: number) => Pro
   const endpoints = g.endpoints.split(',').map((e) => e.trim().replace(/^https?:\/\//, '')).filter(Boolean);
   const timeout = parseDuration(g.commandTimeout) ?? 5000;
   let last: unknown;
+  const credentials = await credentialsOf(g);
   for (const endpoint of endpoints) {
     const client = connect(endpoint);
     try {
+      if (credentials) await authenticate(client, credentials, timeout);
       return await call(client, timeout);
     } catch (err) {
       last = err;
@@ -53,6 +58,47 @@ export async function withClient<T>(call: (c: Client, deadlineMs: number) => Pro
   }
   throw last;
 }
+
+/** --user and --password as etcdctl reads them: "name:password", or a prompted password. */
+async function credentialsOf(g: Globals): Promise<{ name: string; password: string } | undefined> {
+  if (!g.user) return undefined;
+  if (g.password !== undefined) return { name: g.user, password: g.password };
+  const colon = g.user.indexOf(':');
+  if (colon >= 0) return { name: g.user.slice(0, colon), password: g.user.slice(colon + 1) };
+  output('Password: ');
+  return { name: g.user, password: firstWord(await readStdin()) };
+}
+
+/** Logs the client in; as etcdctl, a refused login is a failure to connect, and a server without auth is used as is. */
+async function authenticate(client: Client, credentials: { name: string; password: string }, timeout: number): Promise<void> {
+  try {
+    const { token } = await client.service('etcdserverpb.Auth').Authenticate!(credentials, { deadlineMs: timeout });
+    client.setToken(token);
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    if (e.code === grpc.status.UNAVAILABLE) throw err;
+    if (e.details === Errors.authNotEnabled.message) return;
+    throw new ConnectionError(errorText(err));
+  }
+}
+
+/** An error as etcdctl prints it: etcd's own errors by their text, other gRPC errors as Go prints a status. */
+export function errorText(err: unknown): string {
+  const e = err as { code?: unknown; message: string; details?: string };
+  if (typeof e.code === 'number' && e.details !== undefined && !e.details.startsWith('etcdserver: ')) return goStatusText(e.code, e.details);
+  return e.details ?? e.message;
+}
+
+/** All of standard input. */
+export function readStdin(): Promise<string> {
+  return new Promise<string>((resolve) => {
+    let text = '';
+    process.stdin.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve(text));
+  });
+}
+
+/** The first whitespace-separated word, as Go's fmt.Scanf("%s") reads one. */
+export const firstWord = (text: string) => text.trim().split(/\s+/)[0] ?? '';
 
 export const output = (s: string) => process.stdout.write(s);
 export const printOptions = () => ({ format: globals().writeOut, hex: globals().hex });

@@ -1,6 +1,6 @@
 // The KV commands: put, get and del (defined once, for the command line and for txn lines), and txn.
 import type { Command } from 'commander';
-import { checkFormat, FeatureError, InputError, output, printOptions, program, UsageError, withClient } from './context.js';
+import { checkFormat, FeatureError, InputError, output, printOptions, program, readStdin, UsageError, withClient } from './context.js';
 import { printDelete, printGet, printPut, printTxn } from './printers.js';
 import { asRequestOp, CompareError, parseCompare, parseOps, readBlocks } from './txn.js';
 
@@ -93,10 +93,7 @@ export function registerKvCommands(): void {
     .option('-i, --interactive', 'Input transaction in interactive mode')
     .action(async (o: Req) => {
       checkFormat();
-      const input = await new Promise<string>((resolve) => {
-        let text = '';
-        process.stdin.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve(text));
-      });
+      const input = await readStdin();
       const [compares, success, failure] = readBlocks(input, !!o.interactive, output);
       let compare: Req[];
       try {

@@ -2,14 +2,16 @@
 // output as etcdctl 3.4, on the shipped protos. Endpoints are tried in order: one that cannot
 // be reached does not fail a command.
 import { SERVER_VERSION, KVD_VERSION } from '../server/version.js';
-import { ConnectionError, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_BAD_FEATURE, EXIT_ERROR, EXIT_INVALID_INPUT, FeatureError, InputError, output, program, UsageError } from './context.js';
+import { ConnectionError, errorText, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_BAD_FEATURE, EXIT_ERROR, EXIT_INVALID_INPUT, FeatureError, InputError, output, program, UsageError } from './context.js';
 import { registerKvCommands } from './kv.js';
 import { registerLeaseCommands } from './lease.js';
 import { registerClusterCommands } from './cluster.js';
+import { registerAuthCommands } from './auth.js';
 
 registerKvCommands();
 registerLeaseCommands();
 registerClusterCommands();
+registerAuthCommands();
 
 program.command('version').description('Prints the version of tsctl')
   .action(() => {
@@ -23,7 +25,7 @@ async function main(): Promise<void> {
     const e = err as { code?: unknown; message: string; details?: string };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) process.exit(EXIT_BAD_ARGS);
-    process.stderr.write(`Error: ${e.details ?? e.message}\n`);
+    process.stderr.write(`Error: ${errorText(err)}\n`);
     process.exit(err instanceof UsageError ? EXIT_BAD_ARGS : err instanceof FeatureError ? EXIT_BAD_FEATURE : err instanceof InputError ? EXIT_INVALID_INPUT : err instanceof ConnectionError ? EXIT_BAD_CONNECTION : EXIT_ERROR);
   }
 }

@@ -31,7 +31,7 @@ function goValue(type: protobuf.Type, value: Res): Res {
 export const text = (b: Uint8Array | undefined, hex: boolean) =>
   hex ? [...(b ?? [])].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('') : Buffer.from(b ?? []).toString();
 
-const fieldsHeader = (h: Res) => [`"ClusterID" : ${h.cluster_id ?? 0}`, `"MemberID" : ${h.member_id ?? 0}`, `"Revision" : ${h.revision ?? 0}`, `"RaftTerm" : ${h.raft_term ?? 0}`];
+export const fieldsHeader = (h: Res) => [`"ClusterID" : ${h.cluster_id ?? 0}`, `"MemberID" : ${h.member_id ?? 0}`, `"Revision" : ${h.revision ?? 0}`, `"RaftTerm" : ${h.raft_term ?? 0}`];
 
 const NAMED: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 34: '\\"', 92: '\\\\' };
 const utf8 = new TextDecoder('utf-8', { fatal: true });

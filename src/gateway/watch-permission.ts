@@ -5,14 +5,12 @@ import type { WatchPermission } from './watch.js';
 import { authInfoOf } from './auth-info.js';
 import { ANONYMOUS, checkRead } from '../actors/mvcc/permissions.js';
 import { encodeMessage, messageType } from '../protocol/codec.js';
-import { status } from '@grpc/grpc-js';
-import { Errors, EtcdError } from '../protocol/errors.js';
+import { Errors, EtcdError, goStatusText } from '../protocol/errors.js';
 
-/** An error as etcd's cancel reasons spell it: Go's text of a gRPC status. */
-function goStatusText(err: unknown): string {
+/** An error as etcd's cancel reasons spell it: Go's text of its gRPC status. */
+function cancelReason(err: unknown): string {
   const e = err instanceof EtcdError ? err : Errors.permissionDenied;
-  const name = status[e.code]!.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
-  return `rpc error: code = ${name} desc = ${e.message}`;
+  return goStatusText(e.code, e.message);
 }
 
 const WatchResponse = messageType('etcdserverpb.WatchResponse');
@@ -25,6 +23,6 @@ export function watchPermission(member: Member): WatchPermission {
       // An empty key watches from the smallest key, "\0".
       checkRead(member.auth, ai ?? ANONYMOUS, create.key?.length ? create.key : Buffer.of(0), create.range_end);
     },
-    refusal: (err) => encodeMessage(WatchResponse, { header: member.header(), watch_id: -1, created: true, canceled: true, cancel_reason: goStatusText(err) }),
+    refusal: (err) => encodeMessage(WatchResponse, { header: member.header(), watch_id: -1, created: true, canceled: true, cancel_reason: cancelReason(err) }),
   };
 }

@@ -86,3 +86,9 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
   const message = err instanceof Error ? err.message : String(err);
   return { code: Code.UNKNOWN, details: message, metadata: new Metadata() };
 }
+
+/** A gRPC status as Go prints it ("rpc error: code = PermissionDenied desc = …"), as etcd's clients show errors they do not know. */
+export function goStatusText(code: Code, message: string): string {
+  const name = Code[code]!.toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
+  return `rpc error: code = ${name} desc = ${message}`;
+}

@@ -15,7 +15,7 @@ const TSCTL = path.resolve(import.meta.dirname, '../../../bin/tsctl');
 
 const s = (...args: string[]): Step => ({ args });
 
-/** The commands tsctl has so far: put, get, del, in every output format. */
+/** The commands tsctl has so far, in every output format. */
 const KV_SCRIPTS: Record<string, Step[]> = {
   'put and get': SCENARIOS['put and get']!.filter((step) => !step.args.includes('--count-only')),
   'revisions and sorting': SCENARIOS['revisions and sorting']!,
@@ -34,6 +34,7 @@ const KV_SCRIPTS: Record<string, Step[]> = {
     s('member', 'list'), s('member', 'list', '-w', 'json'), s('member', 'list', '-w', 'fields'),
     s('endpoint', 'health'), s('endpoint', 'health', '-w', 'json'),
   ],
+  'auth, users and roles': SCENARIOS['auth']!,
   'formats and errors': [
     s('put', 'k', 'v1'), s('put', 'k', 'v2', '--prev-kv'), s('put', 'k', 'v3', '--prev-kv', '-w', 'json'), s('put', 'k', 'v4', '--prev-kv', '-w', 'fields'),
     s('put', 'bin', '\x01\x02'), s('get', 'bin', '--hex'), s('get', 'k', '-w', 'fields'), s('get', 'k', '--rev', '2', '--hex', '-w', 'fields'),
