@@ -105,8 +105,12 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
     case 'RoleGrantPermission': {
       const r = role(req.name);
       const perm: Permission = { permType: req.perm?.permType ?? 0, key: Buffer.from(req.perm?.key ?? []), range_end: Buffer.from(req.perm?.range_end ?? []) };
-      const others = r.perms.filter((p) => !samePerm(p, perm.key, perm.range_end));
-      const perms = [...others, perm].sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+      // As etcd: the first permission at or after the key is updated in place when it has the same key
+      // and range end; otherwise the new one is added in key order (even beside an equal one further on).
+      const first = r.perms.findIndex((p) => Buffer.compare(Buffer.from(p.key), perm.key) >= 0);
+      const perms = first >= 0 && samePerm(r.perms[first]!, perm.key, perm.range_end)
+        ? r.perms.map((p, i) => (i === first ? perm : p))
+        : [...r.perms, perm].sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
       return changed({ roles: { ...roles, [req.name]: { perms } } });
     }
     case 'RoleRevokePermission': {
