@@ -73,7 +73,7 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
       const u = user(req.user);
       if (req.role !== ROOT_ROLE) role(req.role);
       if (u.roles.includes(req.role)) return same();
-      return changed({ users: { ...users, [req.user]: { ...u, roles: [...u.roles, req.role].sort() } } });
+      return changed({ users: { ...users, [req.user]: { ...u, roles: [...u.roles, req.role].sort(byteOrder) } } });
     }
     case 'UserRevokeRole': {
       if (state.enabled && req.name === ROOT_USER && req.role === ROOT_ROLE) throw Errors.invalidAuthMgmt;
@@ -85,7 +85,7 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
       adminOr(req.name === ai?.user);
       return same({ roles: user(req.name).roles });
     case 'UserList':
-      return same({ users: Object.keys(users).sort() });
+      return same({ users: Object.keys(users).sort(byteOrder) });
     case 'RoleAdd':
       if (!req.name) throw Errors.roleEmpty;
       if (roles[req.name]) throw Errors.roleAlreadyExist;
@@ -94,7 +94,7 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
       adminOr(!!ai && !!users[ai.user]?.roles.includes(req.role));
       return same({ perm: role(req.role).perms });
     case 'RoleList':
-      return same({ roles: Object.keys(roles).sort() });
+      return same({ roles: Object.keys(roles).sort(byteOrder) });
     case 'RoleDelete': {
       if (state.enabled && req.role === ROOT_ROLE) throw Errors.invalidAuthMgmt;
       role(req.role);
@@ -105,8 +105,12 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
     case 'RoleGrantPermission': {
       const r = role(req.name);
       const perm: Permission = { permType: req.perm?.permType ?? 0, key: Buffer.from(req.perm?.key ?? []), range_end: Buffer.from(req.perm?.range_end ?? []) };
-      const others = r.perms.filter((p) => !samePerm(p, perm.key, perm.range_end));
-      const perms = [...others, perm].sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+      // As etcd: the first permission at or after the key is updated in place when it has the same key
+      // and range end; otherwise the new one is added in key order (even beside an equal one further on).
+      const first = r.perms.findIndex((p) => Buffer.compare(Buffer.from(p.key), perm.key) >= 0);
+      const perms = first >= 0 && samePerm(r.perms[first]!, perm.key, perm.range_end)
+        ? r.perms.map((p, i) => (i === first ? perm : p))
+        : [...r.perms, perm].sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
       return changed({ roles: { ...roles, [req.name]: { perms } } });
     }
     case 'RoleRevokePermission': {
@@ -119,6 +123,9 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
       throw new Error(`unknown auth method ${method}`);
   }
 }
+
+/** Names sort as etcd stores them: by their UTF-8 bytes, not by UTF-16 code units. */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 const samePerm = (p: Permission, key: Uint8Array, rangeEnd: Uint8Array) =>
   Buffer.from(p.key).equals(Buffer.from(key)) && Buffer.from(p.range_end ?? []).equals(Buffer.from(rangeEnd));

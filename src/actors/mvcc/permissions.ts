@@ -93,12 +93,16 @@ const isFromKey = (end: Uint8Array | undefined) => end?.length === 1 && end[0] =
 /** Half-open [start, end) over byte strings; `end` undefined is +infinity. */
 interface Interval { start: Buffer; end: Buffer | undefined }
 
-/** What the user's roles grant of `type`, as intervals: a point is [key, key ‖ 0). */
+/**
+ * What the user's roles grant of `type`, as intervals: a point is [key, key ‖ 0). A permission
+ * with an empty key grants nothing: etcd's intervals place the empty key after every other.
+ */
 function grants(state: AuthState, user: UserRecord, type: number): Interval[] {
   const out: Interval[] = [];
   for (const name of user.roles) {
     for (const p of state.roles[name]?.perms ?? []) {
       if (p.permType !== READWRITE && p.permType !== type) continue;
+      if (!p.key?.length) continue;
       const start = Buffer.from(p.key);
       const end = !p.range_end?.length ? Buffer.concat([start, Buffer.of(0)]) : isFromKey(p.range_end) ? undefined : Buffer.from(p.range_end);
       out.push({ start, end });
@@ -111,8 +115,11 @@ function grants(state: AuthState, user: UserRecord, type: number): Interval[] {
 function covered(state: AuthState, user: UserRecord, key: Uint8Array, rangeEnd: Uint8Array | undefined, type: number): boolean {
   const intervals = grants(state, user, type);
   const k = Buffer.from(key ?? []);
-  if (!rangeEnd?.length) return intervals.some((i) => Buffer.compare(i.start, k) <= 0 && (!i.end || Buffer.compare(k, i.end) < 0));
-  const end = isFromKey(rangeEnd) ? undefined : Buffer.from(rangeEnd);
+  const end = !rangeEnd?.length || isFromKey(rangeEnd) ? undefined : Buffer.from(rangeEnd);
+  // A range ending at or before its key holds no key; etcd then asks for the key as a point.
+  if (!rangeEnd?.length || (end && Buffer.compare(k, end) >= 0)) {
+    return intervals.some((i) => Buffer.compare(i.start, k) <= 0 && (!i.end || Buffer.compare(k, i.end) < 0));
+  }
   // Sweep from the key: each grant that starts at or before the covered point extends it.
   intervals.sort((a, b) => Buffer.compare(a.start, b.start));
   let reached: Buffer | undefined = k;
