@@ -7,11 +7,13 @@ import { registerKvCommands } from './kv.js';
 import { registerLeaseCommands } from './lease.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerSnapshotCommands } from './snapshot.js';
+import { registerCheckCommands } from './check.js';
 
 registerKvCommands();
 registerLeaseCommands();
 registerClusterCommands();
 registerSnapshotCommands();
+registerCheckCommands();
 
 program.command('version').description('Prints the version of tsctl')
   .action(() => {
