@@ -5,7 +5,11 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { connect } from '../src/client/client.js';
 import { mergeSorted, percentile } from './report.js';
 
-export type Workload = 'put' | 'range-linearizable' | 'range-serializable';
+export type Workload = 'put' | 'range-linearizable' | 'range-serializable' | 'txn' | 'mixed';
+
+// Txn compare results and targets (etcdserverpb.Compare).
+const GREATER = 1;
+const MOD = 2;
 
 export interface LoadSpec {
   /** The clients' connections are spread over these (the members of a cluster). */
@@ -39,8 +43,14 @@ async function runShare(share: WorkerShare): Promise<{ latencies: Float64Array; 
       const key = Buffer.from(`bench/${(c * 7919 + i) % share.keySpace}`);
       const t0 = performance.now();
       try {
-        if (share.workload === 'put') await client.kv.Put!({ key, value });
-        else await client.kv.Range!({ key, serializable: share.workload === 'range-serializable' });
+        switch (share.workload) {
+          case 'put': await client.kv.Put!({ key, value }); break;
+          // A compare-and-put: the key exists (prefilled), so the put is taken.
+          case 'txn': await client.kv.Txn!({ compare: [{ key, result: GREATER, target: MOD, mod_revision: 0 }], success: [{ request_put: { key, value } }], failure: [{ request_range: { key } }] }); break;
+          // 90% linearizable reads, 10% puts.
+          case 'mixed': await (i % 10 === 0 ? client.kv.Put!({ key, value }) : client.kv.Range!({ key })); break;
+          default: await client.kv.Range!({ key, serializable: share.workload === 'range-serializable' });
+        }
         latencies.push(performance.now() - t0);
       } catch {
         errors++;

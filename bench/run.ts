@@ -1,7 +1,8 @@
 // Side-by-side benchmark: starts kvd and etcd (when installed) in the same shape — one member
 // or a 3-member cluster on loopback — alternating them over several rounds, runs each workload
-// at each client count against both, optionally `etcdctl check perf`, and reports medians and
-// kvd/etcd ratios. `--write` appends the tables to BENCHMARKS.md.
+// (put, range linearizable and serializable, txn, mixed 90% reads / 10% puts) at each client
+// count against both, bounded by --seconds and --requests per run, optionally `etcdctl check
+// perf`, and reports medians and kvd/etcd ratios. `--write` appends the tables to BENCHMARKS.md.
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult, type Workload } from './load.js';
 import { startCluster } from '../test/e2e/harness/server.js';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
+    requests: { type: 'string', default: '2000000' },
     clients: { type: 'string', default: '64' },
     members: { type: 'string', default: '1' },
     workloads: { type: 'string', default: 'put,range-linearizable,range-serializable' },
@@ -63,7 +65,7 @@ for (let round = 0; round < rounds; round++) {
       await prefill(cluster.endpoints[0]!);
       for (const workload of workloads) {
         for (const clients of clientCounts) {
-          const r = await runLoad({ endpoints: cluster.endpoints, workload, clients, connections: 4, durationMs, maxRequests: 2_000_000, valueSize: 256, keySpace: KEYS });
+          const r = await runLoad({ endpoints: cluster.endpoints, workload, clients, connections: 4, durationMs, maxRequests: Number(values.requests), valueSize: 256, keySpace: KEYS });
           push(results, `${kind}|${workload}|${clients}`, r);
           console.log(`round ${round + 1} ${kind.padEnd(4)} ${workload.padEnd(19)} ${String(clients).padStart(4)} clients ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`);
         }
@@ -83,7 +85,7 @@ const shape = members === 1 ? 'One member each' : `${members}-member clusters`;
 const lines = [
   `### ${new Date().toISOString().slice(0, 10)} — commit ${commit} — ${shape}`,
   '',
-  `Machine: ${machine}. ${shape} on loopback, clients spread over the members' endpoints (4+ connections), 256-byte values, ${KEYS} keys, ${values.seconds} s per run, ${rounds} alternating rounds; medians.`,
+  `Machine: ${machine}. ${shape} on loopback, clients spread over the members' endpoints (4+ connections), 256-byte values, ${KEYS} keys, ${values.seconds} s (at most ${values.requests} requests) per run, ${rounds} alternating rounds; medians.${workloads.includes('txn') ? ' txn: one compare and a put.' : ''}${workloads.includes('mixed') ? ' mixed: 90% linearizable ranges, 10% puts.' : ''}`,
   '',
   '| workload | clients | kvd ops/s | kvd p50 ms | kvd p99 ms | etcd ops/s | etcd p50 ms | etcd p99 ms | kvd/etcd ops |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -7,11 +7,15 @@ import { registerKvCommands } from './kv.js';
 import { registerLeaseCommands } from './lease.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerAuthCommands } from './auth.js';
+import { registerSnapshotCommands } from './snapshot.js';
+import { registerCheckCommands } from './check.js';
 
 registerKvCommands();
 registerLeaseCommands();
 registerClusterCommands();
 registerAuthCommands();
+registerSnapshotCommands();
+registerCheckCommands();
 
 program.command('version').description('Prints the version of tsctl')
   .action(() => {

@@ -107,7 +107,7 @@ function parseUrls(flag: string, value: string): URL[] {
   });
 }
 
-function parseInitialCluster(value: string): Map<string, string[]> {
+export function parseInitialCluster(value: string): Map<string, string[]> {
   const members = new Map<string, string[]>();
   for (const part of value.split(',')) {
     const eq = part.indexOf('=');

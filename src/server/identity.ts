@@ -34,6 +34,12 @@ export interface Identity { memberId: number; clusterId: number }
 
 const IDENTITY_FILE = 'identity.json';
 
+/** The identity of member `name` in a new cluster of `initialCluster` (name → peer URLs). */
+export function newClusterIdentity(name: string, initialCluster: Map<string, string[]>, token: string): Identity {
+  const ids = [...initialCluster.values()].map((urls) => memberIdOf(urls, token));
+  return { memberId: memberIdOf(initialCluster.get(name)!, token), clusterId: clusterIdOf(ids) };
+}
+
 /**
  * Which member this is, of which cluster: read from the data dir once it exists (the
  * initial-cluster flags are then ignored, as in etcd); for a new cluster derived from
@@ -50,8 +56,7 @@ export async function resolveIdentity(
   let identity: Identity;
   let joined: { id: number; peerURLs: string[] }[] | undefined;
   if (config.initialClusterState === 'new') {
-    const ids = [...config.initialCluster.values()].map((urls) => memberIdOf(urls, config.initialClusterToken));
-    identity = { memberId: memberIdOf(config.initialCluster.get(config.name)!, config.initialClusterToken), clusterId: clusterIdOf(ids) };
+    identity = newClusterIdentity(config.name, config.initialCluster, config.initialClusterToken);
   } else {
     const own = new Set(config.initialAdvertisePeerUrls);
     const others = [...config.initialCluster.values()].flat().filter((u) => !own.has(u));
@@ -61,6 +66,13 @@ export async function resolveIdentity(
     identity = { memberId: me.id, clusterId: cluster };
     joined = members;
   }
+  writeIdentity(memberDir, identity);
+  return { identity, fresh: true, ...(joined ? { joined } : {}) };
+}
+
+/** Writes the member's identity durably (the first thing a new data dir holds). */
+export function writeIdentity(memberDir: string, identity: Identity): void {
+  const file = path.join(memberDir, IDENTITY_FILE);
   fs.mkdirSync(memberDir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, 'w', 0o600);
@@ -69,5 +81,4 @@ export async function resolveIdentity(
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
   fsyncPath(memberDir);
-  return { identity, fresh: true, ...(joined ? { joined } : {}) };
 }

@@ -12,7 +12,7 @@ import { MvccError, keyNotFound, compacted, futureRev, leaseNotFound, leaseExist
 import { decodeIndex, encodeIndex, revKey, type IndexRecord } from './key-index.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
 import { keysAt, range, type View } from './range.js';
-import { applyMemberChange, type Membership } from './members.js';
+import { applyMemberChange, type MemberRecord, type Membership } from './members.js';
 import type { ConfChange } from '../raft/confchange.js';
 import { LeaseTable, type LeaseChange, type LeaseRecord } from './leases.js';
 import { applyAuth, type AuthCall } from './auth.js';
@@ -456,6 +456,22 @@ export class MvccStore {
   /** A consistent copy of the database (compacted when asked), for snapshots and defragmentation. */
   backup(file: string, compact = false): Promise<void> {
     return (this.dbs.root as unknown as { backup(p: string, c: boolean): Promise<void> }).backup(file, compact);
+  }
+
+  /**
+   * Makes this store (restored from a snapshot) the state of a new cluster: its data stays,
+   * its membership becomes `membership` and it stands at raft index `at`, where the new
+   * cluster's log begins.
+   */
+  startNewCluster(membership: MemberRecord[], at: { index: number; term: number }): void {
+    this.dbs.root.transactionSync(() => {
+      this.membership = { members: membership, removed: [] };
+      this.ci = at.index;
+      this.ciTerm = at.term;
+      this.dbs.meta.putSync('membership', this.membership);
+      this.dbs.meta.putSync('consistentIndex', this.ci);
+      this.dbs.meta.putSync('consistentTerm', this.ciTerm);
+    });
   }
 
   /** Flushes every committed transaction to disk; resolves with the index and term it covers. */

@@ -25,6 +25,8 @@ export function startEtcdctl(endpoint: string, args: string[], opts: { timeoutMs
   const child = spawn(command, [...prefix, `--endpoints=${endpoint}`, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
   let stdout = '';
   let stderr = '';
+  // A command that exits before reading its input closes it: not an error of the test.
+  child.stdin.on('error', () => undefined);
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);

@@ -50,6 +50,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Put a fault proxy in front of each member's peer listener. */
   peerProxies?: boolean;
+  /** Prepares each member's data dir (e.g. restores a snapshot into it); default: a new empty one. */
+  dataDirOf?: (member: PlannedMember, initialCluster: string, token: string) => Promise<string>;
 }
 
 const REPO = path.resolve(import.meta.dirname, '../../../..');
@@ -91,7 +93,7 @@ export async function startCluster(opts: StartOptions & { size: number }): Promi
 }
 
 async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster: string, state: 'new' | 'existing', token: string): Promise<Server> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.kind}-test-`));
+  const dataDir = opts.dataDirOf ? await opts.dataDirOf(p, initialCluster, token) : fs.mkdtempSync(path.join(os.tmpdir(), `${opts.kind}-test-`));
   const client = `http://127.0.0.1:${p.clientPort}`;
   const args = [
     '--name', p.name, '--data-dir', dataDir,
