@@ -19,6 +19,7 @@ const { values } = parseArgs({
     members: { type: 'string', default: '1' },
     workloads: { type: 'string', default: 'put,range-linearizable,range-serializable' },
     'check-perf': { type: 'string', default: '' },
+    'check-perf-tool': { type: 'string', default: 'etcdctl' },
     targets: { type: 'string', default: 'kvd,etcd' },
     write: { type: 'boolean', default: false },
   },
@@ -47,7 +48,7 @@ async function prefill(endpoint: string) {
 
 /** `etcdctl check perf` output: throughput, slowest request, standard deviation, PASS/FAIL lines. */
 async function checkPerf(endpoints: string[], load: string): Promise<PerfResult> {
-  const r = await etcdctl(endpoints.join(','), ['check', 'perf', `--load=${load}`], { timeoutMs: 180_000 });
+  const r = await etcdctl(endpoints.join(','), ['check', 'perf', `--load=${load}`], { timeoutMs: 180_000, tool: values['check-perf-tool'] === 'tsctl' ? 'tsctl' : 'etcdctl' });
   const num = (re: RegExp) => Number(r.stdout.match(re)?.[1] ?? NaN);
   return {
     throughput: num(/Throughput (?:is|too low:) (\d+) writes\/s/),

@@ -3,8 +3,8 @@
 // random keys under a prefix that must be empty before and is deleted after.
 import { randomFillSync } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { connect, type Client } from '../client/client.js';
-import { FeatureError, globals, InputError, output, program } from './context.js';
+import type { Client } from '../client/client.js';
+import { dial, endpointList, FeatureError, globals, InputError, output, program } from './context.js';
 import { parseDuration } from '../server/config.js';
 import { goQuote } from './printers.js';
 import { ProgressBar } from './progress.js';
@@ -35,8 +35,6 @@ function modelOf<T>(models: Record<string, T>, load: string): T {
   return models[name]!;
 }
 
-const endpointList = () => globals().endpoints.split(',').map((e) => e.trim()).filter(Boolean);
-const hostOf = (endpoint: string) => endpoint.replace(/^https?:\/\//, '');
 
 /**
  * One connection per client, as etcdctl makes one clientv3 client each, connected before the
@@ -44,7 +42,7 @@ const hostOf = (endpoint: string) => endpoint.replace(/^https?:\/\//, '');
  */
 async function openClients(count: number): Promise<Client[]> {
   const endpoints = endpointList();
-  const clients = Array.from({ length: count }, (_, i) => connect(hostOf(endpoints[i % endpoints.length]!), { 'grpc.use_local_subchannel_pool': 1 }));
+  const clients = await Promise.all(Array.from({ length: count }, (_, i) => dial(endpoints[i % endpoints.length]!, { 'grpc.use_local_subchannel_pool': 1 })));
   const deadline = Date.now() + (parseDuration(globals().dialTimeout) ?? 2000);
   try {
     await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) =>
@@ -156,7 +154,7 @@ async function cleanUp(client: Client, prefix: string, o: Opts, timeoutMs?: numb
   if (o.autoDefrag) {
     for (const endpoint of endpointList()) {
       output(`Defragmenting ${goQuote(Buffer.from(endpoint))}\n`);
-      const c = connect(hostOf(endpoint));
+      const c = await dial(endpoint);
       try {
         await c.maintenance.Defragment!({}, { deadlineMs: 30_000 });
       } finally {

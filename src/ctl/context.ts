@@ -37,23 +37,41 @@ export const program = new Command('tsctl')
 
 export const globals = (): Globals => program.opts<Globals>();
 
+/** The --endpoints list. */
+export const endpointList = () => globals().endpoints.split(',').map((e) => e.trim()).filter(Boolean);
+
+/** The command timeout, in milliseconds. */
+export const commandTimeoutMs = () => parseDuration(globals().commandTimeout) ?? 5000;
+
+let credentials: Promise<{ name: string; password: string } | undefined> | undefined;
+
+/** A client of one endpoint, logged in when --user is given (the password is asked for once). */
+export async function dial(endpoint: string, channelOptions: grpc.ChannelOptions = {}): Promise<Client> {
+  const client = connect(endpoint.replace(/^https?:\/\//, ''), channelOptions);
+  const login = await (credentials ??= credentialsOf(globals()));
+  try {
+    if (login) await authenticate(client, login, commandTimeoutMs());
+    return client;
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
 /** Runs `call` against the endpoints in order, moving on when one cannot be reached. */
 export async function withClient<T>(call: (c: Client, deadlineMs: number) => Promise<T>): Promise<T> {
-  const g = globals();
-  const endpoints = g.endpoints.split(',').map((e) => e.trim().replace(/^https?:\/\//, '')).filter(Boolean);
-  const timeout = parseDuration(g.commandTimeout) ?? 5000;
+  const timeout = commandTimeoutMs();
   let last: unknown;
-  const credentials = await credentialsOf(g);
-  for (const endpoint of endpoints) {
-    const client = connect(endpoint);
+  for (const endpoint of endpointList()) {
+    let client: Client | undefined;
     try {
-      if (credentials) await authenticate(client, credentials, timeout);
+      client = await dial(endpoint);
       return await call(client, timeout);
     } catch (err) {
       last = err;
       if ((err as grpc.ServiceError).code !== grpc.status.UNAVAILABLE) throw err;
     } finally {
-      client.close();
+      client?.close();
     }
   }
   throw last;

@@ -2,8 +2,7 @@
 // status (of a kvd snapshot file) and restore (a new member's data dir from a snapshot).
 import fs from 'node:fs';
 import path from 'node:path';
-import { FeatureError, globals, output, program, UsageError } from './context.js';
-import { connect } from '../client/client.js';
+import { dial, FeatureError, globals, output, program, UsageError } from './context.js';
 import { parseDuration } from '../server/config.js';
 import { hasChecksum } from '../server/snapshot-file.js';
 import { restoreSnapshot } from '../server/restore.js';
@@ -39,7 +38,7 @@ async function saveSnapshot(endpoint: string, file: string, timeoutMs: number | 
 
 /** Writes the Snapshot stream to `file` (synced); returns its size. */
 async function download(endpoint: string, file: string, timeoutMs: number | undefined): Promise<number> {
-  const client = connect(endpoint.replace(/^https?:\/\//, ''));
+  const client = await dial(endpoint);
   const out = fs.openSync(file, 'w', 0o600);
   let size = 0;
   let bar: ProgressBar | undefined;

@@ -1,17 +1,22 @@
 // tsctl check perf at etcdctl's small model against one kvd member: a minute of puts at 150/s
 // from 50 clients, judged by etcdctl's criteria and printed in its lines; the keys it wrote
-// are deleted afterwards.
+// are deleted afterwards. Whether the criteria pass depends on the machine's speed, which a
+// test does not judge: bench/ records it (npm run bench -- --check-perf s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './harness/server.js';
 import { etcdctl } from './harness/etcdctl.js';
 
-test('tsctl check perf --load=s passes against kvd and cleans up after itself', async () => {
+test('tsctl check perf --load=s runs against kvd, reports as etcdctl does and cleans up after itself', async () => {
   const kvd = await startServer({ kind: 'kvd' });
   try {
     const r = await etcdctl(kvd.endpoint, ['check', 'perf', '--load=s', '--auto-compact'], { tool: 'tsctl', timeoutMs: 120_000 });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^Compacting with revision (\d+)\nCompacted with revision \1\nPASS: Throughput is \d+ writes\/s\nPASS: Slowest request took \d+\.\d{6}s\nPASS: Stddev is \d+\.\d{6}s\nPASS\n$/);
+    const report = /^Compacting with revision (\d+)\nCompacted with revision \1\n(PASS: Throughput is|FAIL: Throughput too low:) \d+ writes\/s\n(PASS: Slowest request took|Slowest request took too long:) \d+\.\d{6}s\n(PASS: Stddev is|Stddev too high:) \d+\.\d{6}s\n(PASS|FAIL)\n$/;
+    assert.match(r.stdout, report, r.stderr);
+    // The verdict is the criteria's, and so is the exit code.
+    const verdict = r.stdout.match(report)![5];
+    assert.equal(verdict === 'PASS', r.stdout.split('\n').slice(2, 5).every((line) => line.startsWith('PASS: ')));
+    assert.equal(r.code, verdict === 'PASS' ? 0 : 1);
     const writes = Number(r.stdout.match(/Throughput is (\d+)/)![1]);
     // The model offers 150 writes/s for 60 s: what was written is what the revision counts.
     const revision = Number(r.stdout.match(/Compacting with revision (\d+)/)![1]);
