@@ -3,6 +3,7 @@ import { authResponseType } from '../actors/mvcc/responses.js';
 import { checkFormat, FeatureError, firstWord, output, printOptions, program, readStdin, UsageError, withClient } from './context.js';
 import { fieldsHeader, goJson, goQuote } from './printers.js';
 import { messageType } from '../protocol/codec.js';
+import { prefixEnd } from '../protocol/prefix-end.js';
 import { Errors } from '../protocol/errors.js';
 import type { Client } from '../client/client.js';
 
@@ -30,17 +31,6 @@ function print(method: string, res: Res, simple: string, fields?: string[]): voi
 
 const str = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString();
 
-/** The key prefix's range end, as clientv3.GetPrefixRangeEnd. */
-function prefixEnd(key: string): string {
-  const b = Buffer.from(key);
-  for (let i = b.length - 1; i >= 0; i--) {
-    if (b[i]! < 0xff) {
-      b[i]!++;
-      return b.subarray(0, i + 1).toString('latin1');
-    }
-  }
-  return '\0';
-}
 
 function roleText(role: string, perms: Res[]): string {
   const range = (p: Res) => {
@@ -48,7 +38,7 @@ function roleText(role: string, perms: Res[]): string {
     const end = str(p.range_end);
     if (!end.length) return `\t${key}\n`;
     const shown = end !== '\0' ? `\t[${key}, ${end})` : `\t[${key}, <open ended>`;
-    return `${shown}${prefixEnd(key) === end ? ` (prefix ${key})` : ''}\n`;
+    return `${shown}${prefixEnd(Buffer.from(p.key ?? [])).equals(Buffer.from(p.range_end)) ? ` (prefix ${key})` : ''}\n`;
   };
   const of = (types: number[]) => perms.filter((p) => types.includes(p.permType ?? 0)).map(range).join('');
   return `Role ${role}\nKV Read:\n${of([0, 2])}KV Write:\n${of([1, 2])}`;
@@ -70,7 +60,7 @@ function permRange(args: string[], o: Res): [string, string] {
   if (o.prefix && o.fromKey) throw new UsageError('--from-key and --prefix flags are mutually exclusive');
   const key = args[0]!;
   if (!key.length) return ['\0', o.prefix || o.fromKey ? '\0' : ''];
-  if (args.length === 1) return [key, o.prefix ? prefixEnd(key) : o.fromKey ? '\0' : ''];
+  if (args.length === 1) return [key, o.prefix ? prefixEnd(b(key)).toString('latin1') : o.fromKey ? '\0' : ''];
   if (o.prefix) throw new UsageError('unexpected endkey argument with --prefix flag');
   if (o.fromKey) throw new UsageError('unexpected endkey argument with --from-key flag');
   return [key, args[1]!];

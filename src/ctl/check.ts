@@ -8,6 +8,7 @@ import { dial, endpointList, FeatureError, globals, InputError, output, program 
 import { parseDuration } from '../server/config.js';
 import { goQuote } from './printers.js';
 import { ProgressBar } from './progress.js';
+import { prefixEnd } from '../protocol/prefix-end.js';
 
 type Opts = Record<string, any>;
 
@@ -130,16 +131,6 @@ async function requireEmptyPrefix(client: Client, prefix: string, timeoutMs?: nu
   if (res.kvs?.length) throw new InputError(`prefix ${goQuote(key)} has keys. Delete with etcdctl del --prefix ${prefix} first`);
 }
 
-function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.of(0);
-}
 
 /** Deletes the check's keys, then compacts and defragments when asked (etcdctl's lines). */
 async function cleanUp(client: Client, prefix: string, o: Opts, timeoutMs?: number): Promise<void> {

@@ -1,4 +1,5 @@
 // The KV commands: put, get and del (defined once, for the command line and for txn lines), and txn.
+import { prefixEnd } from '../protocol/prefix-end.js';
 import type { Command } from 'commander';
 import { checkFormat, FeatureError, InputError, output, printOptions, program, readStdin, UsageError, withClient } from './context.js';
 import { printDelete, printGet, printPut, printTxn } from './printers.js';
@@ -13,10 +14,7 @@ type Req = Record<string, any>;
 function keyRange(key: string, end: string | undefined, o: { prefix?: boolean; fromKey?: boolean }): { key: Buffer; range_end?: Buffer } {
   const k = Buffer.from(key);
   if ((o.prefix || o.fromKey) && !k.length) return { key: Buffer.of(0), range_end: Buffer.of(0) };
-  if (o.prefix) {
-    for (let i = k.length - 1; i >= 0; i--) if (k[i]! < 0xff) return { key: k, range_end: Buffer.concat([k.subarray(0, i), Buffer.of(k[i]! + 1)]) };
-    return { key: k, range_end: Buffer.of(0) };
-  }
+  if (o.prefix) return { key: k, range_end: prefixEnd(k) };
   if (o.fromKey) return { key: k, range_end: Buffer.of(0) };
   return end === undefined ? { key: k } : { key: k, range_end: Buffer.from(end) };
 }

@@ -4,6 +4,7 @@
 // and Election services run these through a client of this member itself, as etcd's do.
 import { openWatch } from '../client/watch.js';
 import type { Client } from '../client/client.js';
+import { prefixEnd } from '../protocol/prefix-end.js';
 
 type Req = Record<string, any>;
 
@@ -60,16 +61,6 @@ export async function firstCreated(client: Client, prefix: Buffer): Promise<Req>
   return client.kv.Range!({ key: prefix, range_end: prefixEnd(prefix), sort_target: SORT_CREATE, sort_order: ASCEND, limit: 1 });
 }
 
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.of(0);
-}
 
 /** A contender's key: `<name>/<lease in hex>`, as etcd's clients name them. */
 export const contenderKey = (prefix: Buffer, lease: number) => Buffer.concat([prefix, Buffer.from(lease.toString(16))]);

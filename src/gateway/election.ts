@@ -6,7 +6,8 @@ import type { Client } from '../client/client.js';
 import { serviceDefinition } from '../protocol/codec.js';
 import { Errors } from '../protocol/errors.js';
 import { failStream, unary } from './unary.js';
-import { contenderKey, enter, firstCreated, prefixEnd, waitDeletes, watchUntil } from './concurrency.js';
+import { contenderKey, enter, firstCreated, waitDeletes, watchUntil } from './concurrency.js';
+import { prefixEnd } from '../protocol/prefix-end.js';
 import { abortedWith, viaSelf, type SelfClient } from './lock.js';
 
 type Req = Record<string, any>;

@@ -4,7 +4,8 @@ import type { Client } from '../client/client.js';
 import { serviceDefinition } from '../protocol/codec.js';
 import { EtcdError, fromServiceError } from '../protocol/errors.js';
 import { unary } from './unary.js';
-import { contenderKey, enter, prefixEnd, waitDeletes } from './concurrency.js';
+import { contenderKey, enter, waitDeletes } from './concurrency.js';
+import { prefixEnd } from '../protocol/prefix-end.js';
 
 type Req = Record<string, any>;
 
