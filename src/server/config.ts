@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { LOG_LEVELS } from './logger.js';
 import type { CompactionPolicy } from '../actors/compactor/core.js';
+import { CIPHER_SUITE_NAMES, opensslCipherList } from './cipher-suites.js';
+import type { TransportSecurity, TlsVersion } from './transport-security.js';
 
 type Kind = 'string' | 'number' | 'boolean' | 'duration';
 interface FlagSpec { kind: Kind; default: string | number | boolean; help: string }
@@ -40,6 +42,18 @@ const FLAGS = {
   'auto-compaction-retention': { kind: 'string', default: '0', help: 'Auto compaction retention for mvcc key value store. 0 means disable auto compaction.' },
   'experimental-initial-corrupt-check': { kind: 'boolean', default: false, help: 'Enable to check data corruption before serving any client/peer traffic.' },
   'experimental-corrupt-check-time': { kind: 'duration', default: '0s', help: 'Duration of time between cluster corruption check passes.' },
+  'cert-file': { kind: 'string', default: '', help: 'Path to the client server TLS cert file.' },
+  'key-file': { kind: 'string', default: '', help: 'Path to the client server TLS key file.' },
+  'client-cert-auth': { kind: 'boolean', default: false, help: 'Enable client cert authentication.' },
+  'trusted-ca-file': { kind: 'string', default: '', help: 'Path to the client server TLS trusted CA cert file (clients must then present a certificate it signed).' },
+  'auto-tls': { kind: 'boolean', default: false, help: 'Client TLS using generated certificates (kept in <data-dir>/fixtures/client).' },
+  'peer-cert-file': { kind: 'string', default: '', help: 'Path to the peer server TLS cert file.' },
+  'peer-key-file': { kind: 'string', default: '', help: 'Path to the peer server TLS key file.' },
+  'peer-client-cert-auth': { kind: 'boolean', default: false, help: 'Enable peer client cert authentication.' },
+  'peer-trusted-ca-file': { kind: 'string', default: '', help: 'Path to the peer server TLS trusted CA file (peers must then present a certificate it signed).' },
+  'peer-auto-tls': { kind: 'boolean', default: false, help: 'Peer TLS using generated certificates (kept in <data-dir>/fixtures/peer).' },
+  'cipher-suites': { kind: 'string', default: '', help: `Comma-separated list of supported TLS cipher suites between client/server and peers (empty: OpenSSL's defaults). Accepted: ${CIPHER_SUITE_NAMES.join(', ')}.` },
+  'tls-min-version': { kind: 'string', default: 'TLS1.2', help: 'Minimum TLS version supported by kvd: TLS1.2 or TLS1.3.' },
   'log-level': { kind: 'string', default: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -75,6 +89,11 @@ export interface Config {
   /** Undefined when auto-compaction is off. */
   autoCompaction?: CompactionPolicy;
   leaseCheckpointIntervalMs: number;
+  clientSecurity: TransportSecurity;
+  peerSecurity: TransportSecurity;
+  /** OpenSSL's names of --cipher-suites, colon-separated; empty for OpenSSL's defaults. */
+  ciphers: string;
+  tlsMinVersion: TlsVersion;
   logLevel: string;
 }
 
@@ -138,12 +157,36 @@ function readConfigFile(file: string): Record<string, string> {
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`configuration file ${file}: expected a mapping of settings`);
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-    if (!(key in FLAGS)) throw new ConfigError(`configuration file ${file}: unknown setting "${key}"`);
     if (value === null || value === undefined) continue;
-    if (typeof value === 'object') throw new ConfigError(`configuration file ${file}: "${key}" must be a single value`);
-    out[key] = String(value);
+    const section = SECURITY_SECTIONS[key];
+    if (section !== undefined) {
+      if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`configuration file ${file}: "${key}" must be a mapping`);
+      for (const [inner, setting] of Object.entries(value as Record<string, unknown>)) {
+        if (!SECURITY_KEYS.includes(inner)) throw new ConfigError(`configuration file ${file}: unknown setting "${key}.${inner}"`);
+        if (setting !== null && setting !== undefined) out[section + inner] = String(setting);
+      }
+      continue;
+    }
+    if (!(key in FLAGS)) throw new ConfigError(`configuration file ${file}: unknown setting "${key}"`);
+    // etcd's file lists the cipher suites as a sequence.
+    if (key === 'cipher-suites' && Array.isArray(value)) out[key] = value.map(String).join(',');
+    else if (typeof value === 'object') throw new ConfigError(`configuration file ${file}: "${key}" must be a single value`);
+    else out[key] = String(value);
   }
   return out;
+}
+
+/** etcd's YAML groups the TLS settings: each section's keys are the flags without (client) or with a "peer-" prefix. */
+const SECURITY_SECTIONS: Record<string, string> = { 'client-transport-security': '', 'peer-transport-security': 'peer-' };
+const SECURITY_KEYS = ['cert-file', 'key-file', 'client-cert-auth', 'trusted-ca-file', 'auto-tls'];
+
+function cipherList(names: string): string {
+  if (!names) return '';
+  try {
+    return opensslCipherList(names.split(',').map((n) => n.trim()));
+  } catch (err) {
+    throw new ConfigError(`invalid value "${names}" for flag -cipher-suites: ${(err as Error).message}`);
+  }
 }
 
 /** etcd's reading of the auto-compaction settings: a periodic retention without a unit is in hours. */
@@ -235,6 +278,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`--election-timeout[${election}ms] should be at least as 5 times as --heartbeat-interval[${heartbeat}ms]`);
   }
   const autoCompaction = compactionPolicy(str('auto-compaction-mode'), str('auto-compaction-retention'));
+  const tlsMinVersion = str('tls-min-version');
+  if (tlsMinVersion !== 'TLS1.2' && tlsMinVersion !== 'TLS1.3') throw new ConfigError(`invalid value "${tlsMinVersion}" for flag -tls-min-version: TLS1.2 or TLS1.3`);
+  const security = (prefix: '' | 'peer-'): TransportSecurity => ({
+    certFile: str(`${prefix}cert-file`),
+    keyFile: str(`${prefix}key-file`),
+    trustedCaFile: str(`${prefix}trusted-ca-file`),
+    clientCertAuth: bool(`${prefix}client-cert-auth`),
+    autoTls: bool(`${prefix}auto-tls`),
+  });
   return {
     kind: 'run',
     config: {
@@ -266,6 +318,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       initialCorruptCheck: bool('experimental-initial-corrupt-check'),
       corruptCheckMs: num('experimental-corrupt-check-time'),
       leaseCheckpointIntervalMs: num('experimental-lease-checkpoint-interval'),
+      clientSecurity: security(''),
+      peerSecurity: security('peer-'),
+      ciphers: cipherList(str('cipher-suites')),
+      tlsMinVersion,
       logLevel,
     },
   };
