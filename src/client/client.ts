@@ -2,6 +2,7 @@
 // benchmarks and tests; any etcd v3 client works the same way against kvd or etcd.
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../protocol/codec.js';
+import './ip-servername-warning.js';
 
 type Req = Record<string, any>;
 type Unary = (req: Req, options?: { deadlineMs?: number }) => Promise<Req>;
@@ -23,14 +24,14 @@ export interface Client {
 
 const SERVICES = { kv: 'etcdserverpb.KV', maintenance: 'etcdserverpb.Maintenance', cluster: 'etcdserverpb.Cluster' } as const;
 
-export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = {}): Client {
+export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = {}, credentials = grpc.credentials.createInsecure()): Client {
   const clients = new Map<string, grpc.Client>();
   const options = { 'grpc.max_receive_message_length': -1, ...channelOptions };
   const raw = (service: string) => {
     let c = clients.get(service);
     if (!c) {
       const Ctor = grpc.makeGenericClientConstructor(serviceDefinition(service), service);
-      c = new Ctor(endpoint, grpc.credentials.createInsecure(), options);
+      c = new Ctor(endpoint, credentials, options);
       clients.set(service, c);
     }
     return c;

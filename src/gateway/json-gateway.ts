@@ -8,6 +8,7 @@ import { root } from '../protocol/codec.js';
 import { decodeJson, encodeJson } from '../protocol/json.js';
 import { fromServiceError, EtcdError } from '../protocol/errors.js';
 import { SERVER_VERSION } from '../server/version.js';
+import { memberCredentials } from '../server/member-credentials.js';
 import type { Member } from '../server/member.js';
 import type { Metrics } from '../server/metrics.js';
 
@@ -113,7 +114,8 @@ class JsonObjects {
 export class JsonGateway {
   private client?: grpc.Client;
 
-  constructor(private readonly member: Member, private readonly metrics: Metrics, private readonly endpoint: () => string) {}
+  /** `selfUrl`: the member's first client URL, which the gateway's gRPC calls go to. */
+  constructor(private readonly member: Member, private readonly metrics: Metrics, private readonly selfUrl: () => string) {}
 
   close(): void {
     this.client?.close();
@@ -143,7 +145,7 @@ export class JsonGateway {
   }
 
   private raw(): grpc.Client {
-    return (this.client ??= new grpc.Client(this.endpoint(), grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 }));
+    return (this.client ??= new grpc.Client(new URL(this.selfUrl()).host, memberCredentials(this.selfUrl(), this.member.clientTls), { 'grpc.max_receive_message_length': -1 }));
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {

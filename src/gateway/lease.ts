@@ -6,7 +6,6 @@ import type { Member } from '../server/member.js';
 import { serviceDefinition } from '../protocol/codec.js';
 import { Errors, fromServiceError } from '../protocol/errors.js';
 import { leaseKeys } from '../actors/reader/task.js';
-import { connect } from '../client/client.js';
 import { failStream, unary } from './unary.js';
 import { forwardToLeader } from './forward.js';
 import { writeCost } from './kv.js';
@@ -75,7 +74,7 @@ function keepAlive(member: Member, call: grpc.ServerDuplexStream<Req, Req>): voi
       const leader = member.members.find((m) => m.id === member.board.get('leader'));
       const url = leader?.clientURLs[0];
       if (!url) return fail(Errors.noLeader);
-      const client = connect(new URL(url).host);
+      const client = member.connectTo(url);
       const raw = client.raw('etcdserverpb.Lease') as unknown as { LeaseKeepAlive(): grpc.ClientDuplexStream<Req, Req> };
       relay = raw.LeaseKeepAlive();
       closeRelay = () => {

@@ -27,6 +27,9 @@ import { confStateOf, type MemberRecord, type Membership } from '../actors/mvcc/
 import type { ConfChange } from '../actors/raft/confchange.js';
 import { GRPC_OVERHEAD_BYTES, type Config } from './config.js';
 import type { Logger } from './logger.js';
+import { loadTlsMaterial, type TlsMaterial } from './transport-security.js';
+import { memberCredentials } from './member-credentials.js';
+import { connect, type Client } from '../client/client.js';
 
 interface Pending { resolve: (bytes: Uint8Array) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }
 
@@ -85,13 +88,25 @@ export class Member {
   private defragmenting: Promise<void> = Promise.resolve();
   /** How long a request may wait for consensus (etcd: 5 s + 2 election timeouts). */
   private readonly requestTimeoutMs: number;
+  /** TLS of the client URLs (also --listen-metrics-urls) and of the peer URLs, when configured. */
+  readonly clientTls?: TlsMaterial;
+  readonly peerTls?: TlsMaterial;
 
   constructor(readonly config: Config, readonly log: Logger) {
+    const tlsDefaults = { ciphers: config.ciphers, minVersion: config.tlsMinVersion, warn: (msg: string) => log.warn({}, msg) };
+    const fixtures = path.join(config.dataDir, 'fixtures');
+    this.clientTls = loadTlsMaterial(config.clientSecurity, tlsDefaults, path.join(fixtures, 'client'), config.listenClientUrls.map((u) => u.host));
+    this.peerTls = loadTlsMaterial(config.peerSecurity, tlsDefaults, path.join(fixtures, 'peer'), config.listenPeerUrls.map((u) => u.host));
     this.dbDir = path.join(config.dataDir, 'member', 'db');
     this.walDir = config.walDir || path.join(config.dataDir, 'member', 'wal');
     this.snapDir = path.join(config.dataDir, 'member', 'snap');
     this.requestTimeoutMs = 5000 + 2 * config.electionTimeoutMs;
     this.removed = new Promise((r) => (this.onRemoved = r));
+  }
+
+  /** A client of the member at client URL `url` (this one or another), over TLS for https. */
+  connectTo(url: string): Client {
+    return connect(new URL(url).host, {}, memberCredentials(url, this.clientTls));
   }
 
   /**
