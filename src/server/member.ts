@@ -146,7 +146,7 @@ export class Member {
   }
 
   async start(): Promise<void> {
-    const { identity, joined } = await resolveIdentity(path.join(this.config.dataDir, 'member'), this.config, (urls) => fetchMembers(urls, this.config.initialAdvertisePeerUrls));
+    const { identity, joined } = await resolveIdentity(path.join(this.config.dataDir, 'member'), this.config, (urls) => fetchMembers(urls, this.config.initialAdvertisePeerUrls, this.peerTls));
     this.id = identity.memberId;
     this.clusterId = identity.clusterId;
     fs.mkdirSync(this.dbDir, { recursive: true, mode: 0o700 });
@@ -198,6 +198,7 @@ export class Member {
       listenPeerUrls: this.config.listenPeerUrls.map((u) => u.href),
       advertisePeerUrls: this.config.initialAdvertisePeerUrls,
       removed: this.membership.removed,
+      ...(this.peerTls ? { tls: this.peerTls } : {}),
       gatewayPort: raftGateway.port2, mvccPort: raftMvcc.port1,
     };
     const raftWorker = this.spawn('raft/worker.js', raftData, [raftGateway.port2, raftMvcc.port1]);
