@@ -1,9 +1,8 @@
 // Cluster and maintenance commands: compaction, member list and endpoint health, printed as
 // etcdctl does.
-import { checkFormat, globals, output, printOptions, program, UsageError, withClient } from './context.js';
+import { checkFormat, globals, output, printOptions, program, UsageError, withClient, dial } from './context.js';
 import { goJson, goQuote } from './printers.js';
 import { messageType } from '../protocol/codec.js';
-import { connect } from '../client/client.js';
 
 type Req = Record<string, any>;
 
@@ -58,7 +57,7 @@ export function registerClusterCommands(): void {
       const endpoints = globals().endpoints.split(',').map((e) => e.trim()).filter(Boolean);
       // As etcd's: a linearizable read of the key "health" through each endpoint, in parallel.
       const results = await Promise.all(endpoints.map(async (ep) => {
-        const client = connect(ep.replace(/^https?:\/\//, ''));
+        const client = dial(ep);
         const started = process.hrtime.bigint();
         try {
           await client.kv.Range!({ key: Buffer.from('health') }, { deadlineMs: 5000 });
