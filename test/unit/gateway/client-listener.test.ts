@@ -9,21 +9,27 @@ import type net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { listenClientUrl } from '../../../src/gateway/client-listener.js';
 import { clientCertCommonName } from '../../../src/gateway/client-cert.js';
-import { loadTlsMaterial } from '../../../src/server/transport-security.js';
+import { loadTlsMaterial, type TlsVersion } from '../../../src/server/transport-security.js';
+import { opensslCipherList } from '../../../src/server/cipher-suites.js';
 import { makeTestCerts, type TestCerts } from '../../support/certs.js';
 
 const bytes = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
 const IDENTITY = { whoAmI: { path: '/test.Identity/WhoAmI', requestStream: false, responseStream: false, ...bytes } };
 const IdentityClient = grpc.makeGenericClientConstructor(IDENTITY, 'Identity');
 
-async function withListener(certs: TestCerts, clientCertAuth: boolean, fn: (port: number, refusals: string[]) => Promise<void>): Promise<void> {
+async function withListener(
+  certs: TestCerts,
+  clientCertAuth: boolean,
+  fn: (port: number, refusals: string[]) => Promise<void>,
+  defaults: { ciphers: string; minVersion: TlsVersion } = { ciphers: '', minVersion: 'TLS1.2' },
+): Promise<void> {
   const server = new grpc.Server();
   server.addService(IDENTITY, {
     whoAmI: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, Buffer.from(clientCertCommonName(call) ?? '(none)')),
   });
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const security = { certFile: certs.file('server.crt'), keyFile: certs.file('server.key'), trustedCaFile: clientCertAuth ? certs.file('ca.crt') : '', clientCertAuth, autoTls: false };
-  const material = loadTlsMaterial(security, { ciphers: '', minVersion: 'TLS1.2', warn: () => {} }, '', []);
+  const material = loadTlsMaterial(security, { ...defaults, warn: () => {} }, '', []);
   const refusals: string[] = [];
   const listener = await listenClientUrl(new URL('https://127.0.0.1:0'), material, {
     grpc: (connection) => injector.injectConnection(connection),
@@ -90,6 +96,34 @@ test('HTTP/1.1 clients share the TLS port: those offering both protocols (as cur
       assert.equal(socket.alpnProtocol, 'http/1.1');
       assert.match(text, /^HTTP\/1.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
     });
+  } finally {
+    certs.remove();
+  }
+});
+
+/** The cipher a TLS 1.2 handshake settles on, or the error it fails with. */
+function handshake(port: number, certs: TestCerts, options: tls.ConnectionOptions): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: fs.readFileSync(certs.file('ca.crt')), ...options }, () => {
+      resolve(socket.getCipher().name);
+      socket.end();
+    });
+    socket.on('error', (err) => resolve(`error: ${(err as { reason?: string }).reason ?? err.message}`));
+  });
+}
+
+test('--cipher-suites (by Go\'s names) limits TLS 1.2 suites; --tls-min-version TLS1.3 refuses TLS 1.2', async () => {
+  const certs = makeTestCerts([], []);
+  try {
+    const ciphers = opensslCipherList(['TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384']);
+    await withListener(certs, false, async (port) => {
+      assert.equal(await handshake(port, certs, { maxVersion: 'TLSv1.2' }), 'ECDHE-ECDSA-AES256-GCM-SHA384');
+      assert.match(await handshake(port, certs, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }), /^error: .*handshake failure/);
+    }, { ciphers, minVersion: 'TLS1.2' });
+    await withListener(certs, false, async (port) => {
+      assert.equal(await handshake(port, certs, {}), 'TLS_AES_256_GCM_SHA384');
+      assert.match(await handshake(port, certs, { maxVersion: 'TLSv1.2' }), /^error: /);
+    }, { ciphers: '', minVersion: 'TLS1.3' });
   } finally {
     certs.remove();
   }
