@@ -1,13 +1,15 @@
 // TLS and mutual TLS on client and peer URLs, with certificates made by openssl for the test:
 // etcdctl with a client certificate gets from kvd what it gets from etcd, clients without a
 // certificate from the trusted CA are refused by both, the JSON gateway and /health share the
-// TLS port, members with peer certificates form a cluster that refuses a member whose
-// certificate another CA signed, auto TLS serves, and tsctl prints what etcdctl prints.
+// TLS port, members with peer certificates form a cluster (snapshots included) that refuses a
+// member whose certificate another CA signed, auto TLS serves, and tsctl prints what etcdctl prints.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import { connect } from '../../src/client/client.js';
 import { startCluster, startServer, type ServerKind } from './harness/server.js';
 import { etcdctl } from './harness/etcdctl.js';
 import { freePort } from './harness/ports.js';
@@ -103,13 +105,11 @@ test('curl with a client certificate: /health and the JSON gateway on the TLS cl
   });
 });
 
-test('a 3-member cluster with peer mutual TLS replicates; a member whose peer certificate another CA signed is refused', async () => {
+test('a 3-member cluster with peer mutual TLS replicates and sends snapshots; a member whose peer certificate another CA signed is refused', async () => {
   await withCerts(async (certs) => {
     const ctlArgs = ctlTlsArgs(certs);
-    const cluster = await startCluster({
-      kind: 'kvd', size: 3, tls: { client: true, peer: true, ctlArgs },
-      extraArgs: [...clientTlsArgs(certs), ...peerTlsArgs(certs), '--log-level', 'warn'],
-    });
+    const memberArgs = [...clientTlsArgs(certs), '--snapshot-count', '50', '--experimental-snapshot-catchup-entries', '10'];
+    const cluster = await startCluster({ kind: 'kvd', size: 3, tls: { client: true, peer: true, ctlArgs }, extraArgs: [...memberArgs, ...peerTlsArgs(certs), '--log-level', 'warn'] });
     try {
       const [m1, m2, m3] = cluster.members;
       assert.equal((await etcdctl(m1!.endpoint, [...ctlArgs, 'put', 'replicated', 'yes'])).stdout, 'OK\n');
@@ -118,12 +118,26 @@ test('a 3-member cluster with peer mutual TLS replicates; a member whose peer ce
       const intruder = await cluster.plan('m4');
       const added = await etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'add', 'm4', `--peer-urls=${intruder.peerURL}`]);
       assert.equal(added.code, 0, added.stderr);
-      await assert.rejects(cluster.join(intruder, [...clientTlsArgs(certs), ...peerTlsArgs(certs, 'other-server')]), /exited at start/);
+      await assert.rejects(cluster.join(intruder, [...memberArgs, ...peerTlsArgs(certs, 'other-server')]), /exited at start/);
       const refusal = /"error":"certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)","msg":"refused a peer connection"/;
       assert.ok(cluster.members.some((m) => refusal.test(m.logs())), 'a member logged why it refused the intruder');
       const list = await etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'list']);
       assert.match(list.stdout, /^[0-9a-f]+, unstarted, , https:\/\/127\.0\.0\.1:\d+, , false$/m);
       assert.equal(list.stdout.match(/, started, /g)?.length, 3);
+
+      // A member with a good certificate joins once the log is compacted: it gets a snapshot over TLS.
+      assert.equal((await etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'remove', /^Member\s+([0-9a-f]+) added/.exec(added.stdout)![1]!])).code, 0);
+      const client = connect(new URL(m1!.endpoint).host, {}, grpc.credentials.createSsl(...(['ca.crt', 'alice.key', 'alice.crt'].map((f) => fs.readFileSync(certs.file(f))) as [Buffer, Buffer, Buffer])));
+      try {
+        for (let i = 0; i < 80; i++) await client.kv.Put!({ key: Buffer.from(`k${i}`), value: Buffer.from(String(i)) });
+      } finally {
+        client.close();
+      }
+      const newcomer = await cluster.plan('m5');
+      assert.equal((await etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'add', 'm5', `--peer-urls=${newcomer.peerURL}`])).code, 0);
+      const m5 = await cluster.join(newcomer, [...memberArgs, ...peerTlsArgs(certs), '--log-level', 'info']);
+      assert.equal((await etcdctl(m5.endpoint, [...ctlArgs, 'get', 'k79', '--print-value-only'])).stdout, '79\n');
+      assert.match(m5.logs(), /installed a snapshot from the leader/);
     } finally {
       await cluster.stop();
     }
