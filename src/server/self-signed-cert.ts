@@ -57,10 +57,16 @@ function ipv6Bytes(address: string): Buffer {
   return out;
 }
 
+/** A serial number from random bytes: a positive INTEGER in its shortest form, as DER requires (first byte 1..127). */
+export function serialNumber(random: Buffer): Buffer {
+  const serial = Buffer.from(random);
+  serial[0] = (serial[0]! % 0x7f) + 1;
+  return serial;
+}
+
 function certificate(hosts: string[], now: Date): { cert: string; key: string } {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-521' });
-  const serial = crypto.randomBytes(16);
-  serial[0]! &= 0x7f; // a positive INTEGER
+  const serial = serialNumber(crypto.randomBytes(16));
   const signatureAlgorithm = sequence(oid('1.2.840.10045.4.3.4')); // ecdsa-with-SHA512
   const name = sequence(der(0x31, sequence(oid('2.5.4.10'), der(0x0c, Buffer.from('kvd'))))); // O=kvd
   const tbs = sequence(
