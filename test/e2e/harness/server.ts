@@ -73,7 +73,14 @@ export async function startCluster(opts: StartOptions & { size: number }): Promi
   for (let i = 1; i <= opts.size; i++) planned.push(await plan(`m${i}`));
   const token = `test-${process.pid}-${Date.now()}`;
   const initialCluster = planned.map((p) => `${p.name}=${p.peerURL}`);
-  const members = await Promise.all(planned.map((p) => launchMember(opts, p, initialCluster.join(','), 'new', token)));
+  const launched = await Promise.allSettled(planned.map((p) => launchMember(opts, p, initialCluster.join(','), 'new', token)));
+  const failed = launched.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  const members = launched.flatMap((l) => (l.status === 'fulfilled' ? [l.value] : []));
+  if (failed) {
+    // The members that did start are stopped: a test that fails here leaves no process behind.
+    await Promise.all(members.map((m) => m.stop()));
+    throw failed.reason;
+  }
   const cluster: Cluster = {
     members,
     get endpoints() {
