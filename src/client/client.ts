@@ -2,6 +2,7 @@
 // benchmarks and tests; any etcd v3 client works the same way against kvd or etcd.
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../protocol/codec.js';
+import './ip-servername-warning.js';
 
 type Req = Record<string, any>;
 export interface CallOptions { deadlineMs?: number; metadata?: grpc.Metadata }
@@ -21,17 +22,19 @@ export interface Client {
   raw(service: string): grpc.Client;
   /** Sends `token` (etcd's auth token) with every call from now on, streams included. */
   setToken(token: string | undefined): void;
+  /** Sends this metadata entry with every call from now on (undefined: no longer). */
+  setMetadata(name: string, value: string | undefined): void;
   close(): void;
 }
 
 const SERVICES = { kv: 'etcdserverpb.KV', maintenance: 'etcdserverpb.Maintenance', cluster: 'etcdserverpb.Cluster' } as const;
 
-export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = {}): Client {
+export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = {}, credentials = grpc.credentials.createInsecure()): Client {
   const clients = new Map<string, grpc.Client>();
-  let token: string | undefined;
-  const withToken: grpc.Interceptor = (opts, next) => new grpc.InterceptingCall(next(opts), {
+  const sent = new Map<string, string>();
+  const withMetadata: grpc.Interceptor = (opts, next) => new grpc.InterceptingCall(next(opts), {
     start: (metadata, listener, start) => {
-      if (token !== undefined && !metadata.get('token').length) metadata.set('token', token);
+      for (const [name, value] of sent) if (!metadata.get(name).length) metadata.set(name, value);
       start(metadata, listener);
     },
   });
@@ -40,7 +43,7 @@ export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = 
     let c = clients.get(service);
     if (!c) {
       const Ctor = grpc.makeGenericClientConstructor(serviceDefinition(service), service);
-      c = new Ctor(endpoint, grpc.credentials.createInsecure(), token === undefined ? options : { ...options, interceptors: [withToken] });
+      c = new Ctor(endpoint, credentials, sent.size ? { ...options, interceptors: [withMetadata] } : options);
       clients.set(service, c);
     }
     return c;
@@ -59,18 +62,21 @@ export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = 
       },
     });
   };
-  return {
+  const client: Client = {
     kv: wrap(SERVICES.kv),
     maintenance: wrap(SERVICES.maintenance),
     cluster: wrap(SERVICES.cluster),
     service: wrap,
     raw,
-    // Clients made before carry no token: they are replaced (the interceptor costs every call, so only tokened clients have it).
-    setToken: (t) => {
-      token = t;
+    // Clients made before do not send it: they are replaced (the interceptor costs every call, so only clients that send metadata have it).
+    setMetadata: (name, value) => {
+      if (value === undefined) sent.delete(name);
+      else sent.set(name, value);
       clients.forEach((c) => c.close());
       clients.clear();
     },
+    setToken: (token) => client.setMetadata('token', token),
     close: () => clients.forEach((c) => c.close()),
   };
+  return client;
 }

@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, type Client } from '../client/client.js';
 import { parseDuration } from '../server/config.js';
 import { Errors, goStatusText } from '../protocol/errors.js';
+import { dialTarget } from './security.js';
 
 
 /** etcdctl's exit codes. */
@@ -21,7 +22,12 @@ export class ConnectionError extends Error {}
 
 const env = (name: string) => process.env[`TSCTL_${name}`] ?? process.env[`ETCDCTL_${name}`];
 
-interface Globals { endpoints: string; dialTimeout: string; commandTimeout: string; writeOut: string; hex: boolean; user?: string; password?: string }
+interface Globals {
+  endpoints: string; dialTimeout: string; commandTimeout: string; writeOut: string; hex: boolean;
+  cacert?: string; cert?: string; key?: string; insecureSkipTlsVerify: boolean; insecureTransport: boolean; user?: string; password?: string;
+}
+
+const flagValue = (v: string | undefined) => v !== undefined && v !== 'false' && v !== '0';
 
 export const program = new Command('tsctl')
   .description('A simple command line client for kvd and etcd3.')
@@ -32,6 +38,13 @@ export const program = new Command('tsctl')
   .addOption(new Option('--hex', 'print byte strings as hex encoded strings').default(env('HEX') === 'true'))
   .addOption(new Option('--user <username[:password]>', 'username[:password] for authentication (prompt if password is not supplied)').default(env('USER')))
   .addOption(new Option('--password <password>', 'password for authentication (if this option is used, --user option shouldn\'t include password)').default(env('PASSWORD')))
+  .addOption(new Option('--cacert <file>', 'verify certificates of TLS-enabled secure servers using this CA bundle').default(env('CACERT')))
+  .addOption(new Option('--cert <file>', 'identify secure client using this TLS certificate file').default(env('CERT')))
+  .addOption(new Option('--key <file>', 'identify secure client using this TLS key file').default(env('KEY')))
+  .addOption(new Option('--insecure-skip-tls-verify [bool]', 'skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)')
+    .default(flagValue(env('INSECURE_SKIP_TLS_VERIFY'))).argParser(flagValue))
+  .addOption(new Option('--insecure-transport [bool]', 'disable transport security for client connections')
+    .default(env('INSECURE_TRANSPORT') === undefined || flagValue(env('INSECURE_TRANSPORT'))).argParser(flagValue))
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -45,9 +58,10 @@ export const commandTimeoutMs = () => parseDuration(globals().commandTimeout) ??
 
 let credentials: Promise<{ name: string; password: string } | undefined> | undefined;
 
-/** A client of one endpoint, logged in when --user is given (the password is asked for once). */
+/** A client of one endpoint (host:port, http:// or https://) with the global TLS flags, logged in when --user is given (the password is asked for once). */
 export async function dial(endpoint: string, channelOptions: grpc.ChannelOptions = {}): Promise<Client> {
-  const client = connect(endpoint.replace(/^https?:\/\//, ''), channelOptions);
+  const { address, credentials: tls } = dialTarget(endpoint, globals());
+  const client = connect(address, channelOptions, tls);
   const login = await (credentials ??= credentialsOf(globals()));
   try {
     if (login) await authenticate(client, login, commandTimeoutMs());

@@ -1,9 +1,8 @@
 // The lease commands: grant, revoke, timetolive, list and keep-alive, printed as etcdctl does.
 import * as grpc from '@grpc/grpc-js';
-import { checkFormat, ConnectionError, globals, output, printOptions, program, UsageError, withClient } from './context.js';
+import { checkFormat, ConnectionError, endpointList, output, printOptions, program, UsageError, withClient, dial } from './context.js';
 import { goJson, leaseId } from './printers.js';
 import { messageType } from '../protocol/codec.js';
-import { connect } from '../client/client.js';
 
 type Req = Record<string, any>;
 
@@ -94,8 +93,7 @@ export function registerLeaseCommands(): void {
 
 /** Renews every third of the TTL (as etcd's client), printing each answer, until interrupted. */
 async function keepAlive(id: number, once: boolean): Promise<void> {
-  const endpoint = globals().endpoints.split(',')[0]!.trim().replace(/^https?:\/\//, '');
-  const client = connect(endpoint);
+  const client = await dial(endpointList()[0]!);
   const raw = client.raw('etcdserverpb.Lease') as unknown as { LeaseKeepAlive(): grpc.ClientDuplexStream<Req, Req> };
   const call = raw.LeaseKeepAlive();
   await new Promise<void>((resolve, reject) => {

@@ -48,7 +48,7 @@ export function authHandlers(member: Member): grpc.UntypedServiceImplementation 
   };
   for (const method of CALLS) {
     handlers[method] = unary<Req>(async (req, call) => {
-      const writer = await writerOf(member, call.metadata);
+      const writer = await writerOf(member, call);
       return member.propose({ type: 'auth', call: { method, req: await withoutPassword(method, req) } }, false, undefined, writer);
     });
   }

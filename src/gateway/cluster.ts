@@ -49,7 +49,7 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
     MemberList: unary(async () => ({ header: header(), members: members() })),
 
     MemberAdd: unary<Req>(async (req, call) => {
-      await requireAdmin(member, call.metadata);
+      await requireAdmin(member, call);
       const peerURLs = validPeerURLs(req.peerURLs);
       if (member.members.some((m) => m.peerURLs.some((u) => peerURLs.includes(u)))) throw Errors.peerURLExist;
       const isLearner = !!req.isLearner;
@@ -68,7 +68,7 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
     }),
 
     MemberRemove: unary<Req>(async (req, call) => {
-      await requireAdmin(member, call.metadata);
+      await requireAdmin(member, call);
       const id = Number(req.ID ?? 0);
       const target = find(id);
       if (!target) throw Errors.memberNotFound;
@@ -87,7 +87,7 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
     }),
 
     MemberUpdate: unary<Req>(async (req, call) => {
-      await requireAdmin(member, call.metadata);
+      await requireAdmin(member, call);
       const id = Number(req.ID ?? 0);
       const peerURLs = validPeerURLs(req.peerURLs);
       if (!find(id)) throw Errors.memberNotFound;
@@ -98,7 +98,7 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
 
     // Only the leader knows how far a learner has caught up: a follower forwards the call.
     MemberPromote: unary<Req>(async (req, call) => {
-      await requireAdmin(member, call.metadata);
+      await requireAdmin(member, call);
       const id = Number(req.ID ?? 0);
       const target = find(id);
       if (!target) throw Errors.memberNotFound;

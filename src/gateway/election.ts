@@ -77,7 +77,7 @@ export function electionHandlers(self: SelfClient): grpc.UntypedServiceImplement
     })),
 
     Observe: (call: grpc.ServerWritableStream<Req, Req>) => {
-      observe(self(call.metadata), prefixOf(call.request.name), call, abortedWith(call)).catch((err) => {
+      self(call).then((client) => observe(client, prefixOf(call.request.name), call, abortedWith(call))).catch((err) => {
         if (!call.cancelled) failStream(call, err);
       });
     },

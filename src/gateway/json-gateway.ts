@@ -8,8 +8,10 @@ import { root } from '../protocol/codec.js';
 import { decodeJson, encodeJson } from '../protocol/json.js';
 import { fromServiceError, EtcdError } from '../protocol/errors.js';
 import { SERVER_VERSION } from '../server/version.js';
+import { memberCredentials } from '../server/member-credentials.js';
 import type { Member } from '../server/member.js';
 import type { Metrics } from '../server/metrics.js';
+import { GATEWAY_MARK } from './auth-info.js';
 
 /** The cluster version etcd 3.4 reports at /version. */
 const CLUSTER_VERSION = '3.4.0';
@@ -113,7 +115,8 @@ class JsonObjects {
 export class JsonGateway {
   private client?: grpc.Client;
 
-  constructor(private readonly member: Member, private readonly metrics: Metrics, private readonly endpoint: () => string) {}
+  /** `selfUrl`: the member's first client URL, which the gateway's gRPC calls go to. */
+  constructor(private readonly member: Member, private readonly metrics: Metrics, private readonly selfUrl: () => string) {}
 
   close(): void {
     this.client?.close();
@@ -143,7 +146,7 @@ export class JsonGateway {
   }
 
   private raw(): grpc.Client {
-    return (this.client ??= new grpc.Client(this.endpoint(), grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 }));
+    return (this.client ??= new grpc.Client(new URL(this.selfUrl()).host, memberCredentials(this.selfUrl(), this.member.clientTls), { 'grpc.max_receive_message_length': -1 }));
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -241,10 +244,14 @@ export class JsonGateway {
   }
 }
 
-/** A request's token goes on as the gRPC call's "authorization" metadata, as etcd's gateway passes it. */
+/**
+ * A request's token goes on as the gRPC call's "authorization" metadata, as etcd's gateway
+ * passes it; its mark keeps the relay's own certificate from standing for the client.
+ */
 function credentials(req: http.IncomingMessage): grpc.Metadata {
   const metadata = new grpc.Metadata();
   if (req.headers.authorization) metadata.set('authorization', req.headers.authorization);
+  metadata.set(GATEWAY_MARK, req.headers.accept ?? '*/*');
   return metadata;
 }
 

@@ -8,7 +8,7 @@ import { checkDelete, checkPut, checkRange, checkSize, checkTxn } from './valida
 import { failStream, unary } from './unary.js';
 import type { RangePage, RangeTask, RangeTaskResult } from '../actors/reader/task.js';
 import protobuf from 'protobufjs';
-import { authInfoOf, writerOf } from './auth-info.js';
+import { authInfoOf, writerOf, type Caller } from './auth-info.js';
 import { ANONYMOUS, checkRead } from '../actors/mvcc/permissions.js';
 
 type Req = Record<string, any>;
@@ -23,12 +23,12 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     if (member.isLearner()) throw Errors.notSupportedForLearner;
   };
 
-  const read = async (req: Req, metadata: grpc.Metadata, page?: RangeTask['page']): Promise<RangePage> => {
+  const read = async (req: Req, caller: Caller, page?: RangeTask['page']): Promise<RangePage> => {
     checkRange(req);
     if (member.alarms.some((a) => a.alarm === CORRUPT)) throw Errors.corrupt;
     if (!req.serializable) notLearner();
     if (!req.serializable && !page?.continued) await member.linearizableRead();
-    const ai = await authInfoOf(member, metadata);
+    const ai = await authInfoOf(member, caller);
     checkRead(member.auth, ai ?? ANONYMOUS, req.key, req.range_end);
     const task: RangeTask = {
       dbDir: member.dbDir,
@@ -42,10 +42,10 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     if (ai && member.auth.enabled && ai.revision !== member.auth.revision) throw Errors.authOldRevision;
     return result;
   };
-  const propose = async (op: WriteOp, call: grpc.ServerUnaryCall<Req, unknown>) => member.propose(op, false, undefined, await writerOf(member, call.metadata));
+  const propose = async (op: WriteOp, call: grpc.ServerUnaryCall<Req, unknown>) => member.propose(op, false, undefined, await writerOf(member, call));
 
   return {
-    Range: unary<Req>(async (req, call) => (await read(req, call.metadata)).bytes),
+    Range: unary<Req>(async (req, call) => (await read(req, call)).bytes),
 
     Put: unary<Req>(async (req, call) => {
       notLearner();
@@ -106,9 +106,9 @@ function wrapChunk(rangeResponse: Uint8Array): Buffer {
 
 async function streamRange(
   call: grpc.ServerWritableStream<Req, unknown>,
-  readAs: (req: Req, metadata: grpc.Metadata, page?: RangeTask['page']) => Promise<RangePage>,
+  readAs: (req: Req, caller: Caller, page?: RangeTask['page']) => Promise<RangePage>,
 ): Promise<void> {
-  const read = (req: Req, page?: RangeTask['page']) => readAs(req, call.metadata, page);
+  const read = (req: Req, page?: RangeTask['page']) => readAs(req, call, page);
   const req = call.request;
   if (!pageable(req)) {
     call.write(wrapChunk((await read(req)).bytes));

@@ -6,7 +6,6 @@ import type { Member } from '../server/member.js';
 import { serviceDefinition } from '../protocol/codec.js';
 import { Errors, fromServiceError } from '../protocol/errors.js';
 import { leaseKeys } from '../actors/reader/task.js';
-import { connect } from '../client/client.js';
 import { failStream, unary } from './unary.js';
 import { forwardToLeader } from './forward.js';
 import { writeCost } from './kv.js';
@@ -35,12 +34,12 @@ export function leaseHandlers(member: Member): grpc.UntypedServiceImplementation
       // and refused when it exists.
       if (!id) do id = randomInt(1, 2 ** 48) * 32 + randomInt(32); while (member.leases.clock.exists(id));
       // Not checked against permissions, but as every write its token must be valid (etcd 3.4).
-      return member.propose({ type: 'leaseGrant', req: { ID: id, TTL: Math.max(ttl, minTTL) } }, false, undefined, await writerOf(member, call.metadata));
+      return member.propose({ type: 'leaseGrant', req: { ID: id, TTL: Math.max(ttl, minTTL) } }, false, undefined, await writerOf(member, call));
     }),
 
     LeaseRevoke: unary<Req>(async (req, call) => {
       if (member.isLearner()) throw Errors.notSupportedForLearner;
-      return member.propose({ type: 'leaseRevoke', req: { ID: Number(req.ID ?? 0) } }, false, undefined, await writerOf(member, call.metadata));
+      return member.propose({ type: 'leaseRevoke', req: { ID: Number(req.ID ?? 0) } }, false, undefined, await writerOf(member, call));
     }),
 
     LeaseTimeToLive: unary<Req>(async (req, call) => {
@@ -77,7 +76,7 @@ function keepAlive(member: Member, call: grpc.ServerDuplexStream<Req, Req>): voi
       const leader = member.members.find((m) => m.id === member.board.get('leader'));
       const url = leader?.clientURLs[0];
       if (!url) return fail(Errors.noLeader);
-      const client = connect(new URL(url).host);
+      const client = member.connectTo(url);
       const raw = client.raw('etcdserverpb.Lease') as unknown as { LeaseKeepAlive(): grpc.ClientDuplexStream<Req, Req> };
       relay = raw.LeaseKeepAlive();
       closeRelay = () => {

@@ -4,13 +4,14 @@ import type { Client } from '../client/client.js';
 import { serviceDefinition } from '../protocol/codec.js';
 import { EtcdError, fromServiceError } from '../protocol/errors.js';
 import { unary } from './unary.js';
+import type { Caller } from './auth-info.js';
 import { contenderKey, enter, waitDeletes } from './concurrency.js';
 import { prefixEnd } from '../protocol/prefix-end.js';
 
 type Req = Record<string, any>;
 
 /** This member's own client, carrying the credentials of the call it serves. */
-export type SelfClient = (metadata: grpc.Metadata) => Client;
+export type SelfClient = (call: Caller) => Promise<Client>;
 
 export const LOCK_SERVICE = serviceDefinition('v3lockpb.Lock');
 
@@ -33,9 +34,9 @@ export function abortedWith(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.
  * Runs `work` on this member's own client. As etcd's lock and election servers pass their
  * client's errors on as plain errors, a request's failure keeps its message with code Unknown.
  */
-export const viaSelf = async <T>(self: SelfClient, call: { metadata: grpc.Metadata }, work: (c: Client) => Promise<T>): Promise<T> => {
+export const viaSelf = async <T>(self: SelfClient, call: Caller, work: (c: Client) => Promise<T>): Promise<T> => {
   try {
-    return await work(self(call.metadata));
+    return await work(await self(call));
   } catch (err) {
     const e = fromServiceError(err);
     throw e instanceof EtcdError ? new EtcdError(grpc.status.UNKNOWN, e.message) : e;

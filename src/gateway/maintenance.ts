@@ -38,13 +38,13 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
     }),
 
     Hash: unary(async (_req, call) => {
-      await requireMaintenanceAdmin(member, call.metadata);
+      await requireMaintenanceAdmin(member, call);
       const { hash, revision } = await member.mvcc.hash();
       return { header: header(revision), hash };
     }),
 
     HashKV: unary<Req>(async (req, call) => {
-      await requireMaintenanceAdmin(member, call.metadata);
+      await requireMaintenanceAdmin(member, call);
       const r = await member.mvcc.hashKV(req.revision ?? 0);
       return { header: header(), hash: r.hash, compact_revision: r.compact_revision, hash_revision: r.hash_revision };
     }),
@@ -53,13 +53,13 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
     // the answer carries no header.
     Alarm: unary<Req>(async (req, call) => {
       // Every alarm call goes through consensus in etcd 3.4, so its token must be valid.
-      const writer = await writerOf(member, call.metadata).catch(asMaintenanceError);
+      const writer = await writerOf(member, call).catch(asMaintenanceError);
       if (!req.action) return { alarms: member.alarms };
       return member.propose({ type: 'alarm', req: { action: req.action, memberID: Number(req.memberID ?? 0), alarm: req.alarm ?? 0 } }, false, undefined, writer);
     }),
 
     Defragment: unary(async (_req, call) => {
-      await requireMaintenanceAdmin(member, call.metadata);
+      await requireMaintenanceAdmin(member, call);
       await member.defragment();
       return { header: header() };
     }),
@@ -73,7 +73,7 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
     }),
 
     Snapshot: (call: grpc.ServerWritableStream<Req, unknown>) => {
-      requireMaintenanceAdmin(member, call.metadata).then(() => streamSnapshot(member, call, header())).catch((err) => {
+      requireMaintenanceAdmin(member, call).then(() => streamSnapshot(member, call, header())).catch((err) => {
         member.log.warn({ error: (err as Error).message }, 'failed to send snapshot');
         failStream(call, err);
       });

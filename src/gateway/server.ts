@@ -1,10 +1,11 @@
-// The client listener: @grpc/grpc-js serving kvd's services on every --listen-client-urls, and
-// HTTP/1.1 on the same port. Connections are accepted here: gRPC ones are handed to grpc-js
-// through the authority front, others to the HTTP server.
-import net from 'node:net';
+// The client side: @grpc/grpc-js serving kvd's services on every --listen-client-urls, and
+// HTTP/1.1 on the same port. Connections are accepted by the client listeners: gRPC ones are
+// handed to grpc-js, others to the HTTP server.
+import type net from 'node:net';
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
-import { AuthorityFront } from './authority-front.js';
+import { listenClientUrl } from './client-listener.js';
+import { requireMaterial } from '../server/transport-security.js';
 import type { Member } from '../server/member.js';
 import { KV_SERVICE, kvHandlers } from './kv.js';
 import { MAINTENANCE_SERVICE, maintenanceHandlers } from './maintenance.js';
@@ -13,33 +14,14 @@ import { WATCH_SERVICE, WatchStreams } from './watch.js';
 import { LEASE_SERVICE, leaseHandlers } from './lease.js';
 import { AUTH_SERVICE, authHandlers } from './auth.js';
 import { watchPermission } from './watch-permission.js';
+import { credentialsOf, ON_BEHALF_OF, type Caller } from './auth-info.js';
 import { LOCK_SERVICE, lockHandlers } from './lock.js';
 import { ELECTION_SERVICE, electionHandlers } from './election.js';
-import { connect, type Client } from '../client/client.js';
+import type { Client } from '../client/client.js';
 import { JsonGateway } from './json-gateway.js';
 import type { Metrics } from '../server/metrics.js';
 import { GRPC_OVERHEAD_BYTES } from '../server/config.js';
 
-
-/**
- * One port for gRPC and HTTP/1.1, as etcd: a connection that starts with the HTTP/2 preface
- * goes to gRPC, any other to the HTTP server (JSON gateway, /health, /version, /metrics).
- */
-function routeConnection(socket: net.Socket, route: (http2: boolean) => void): void {
-  let head = Buffer.alloc(0);
-  const onData = (chunk: Buffer) => {
-    head = Buffer.concat([head, chunk]);
-    if (head.length < PREFACE_START.length && PREFACE_START.subarray(0, head.length).equals(head)) return;
-    socket.off('data', onData);
-    socket.pause();
-    socket.unshift(head);
-    route(head.subarray(0, PREFACE_START.length).equals(PREFACE_START));
-    socket.resume();
-  };
-  socket.on('data', onData);
-}
-
-const PREFACE_START = Buffer.from('PRI ');
 
 const MAX_SELF_CLIENTS = 64;
 
@@ -50,23 +32,25 @@ export class Gateway {
   private readonly http: http.Server;
   private readonly json: JsonGateway;
   private bound: string[] = [];
-  /** Clients of this member itself, for the services etcd also builds on its own client: one per caller's token. */
+  /** Clients of this member itself, for the services etcd also builds on its own client: one per client credentials. */
   private readonly selfClients = new Map<string, Client>();
-  private readonly self = (metadata: grpc.Metadata): Client => {
-    const token = String(metadata.get('token')[0] ?? metadata.get('authorization')[0] ?? '');
-    let client = this.selfClients.get(token);
+  private readonly self = async (call: Caller): Promise<Client> => {
+    const credentials = await credentialsOf(this.member, call);
+    const sent = (['token', 'authorization', ON_BEHALF_OF] as const).map((name) => [name, credentials.get(name)[0]?.toString()] as const).filter(([, v]) => v !== undefined);
+    const key = JSON.stringify(sent);
+    let client = this.selfClients.get(key);
     if (!client) {
-      // Tokens expire: the oldest tokened client goes once there are many.
+      // Tokens expire: the oldest client with credentials goes once there are many.
       if (this.selfClients.size >= MAX_SELF_CLIENTS) {
-        const oldest = [...this.selfClients.keys()].find((t) => t !== '');
+        const oldest = [...this.selfClients.keys()].find((k) => k !== '[]');
         if (oldest !== undefined) {
           this.selfClients.get(oldest)!.close();
           this.selfClients.delete(oldest);
         }
       }
-      client = connect(new URL(this.bound[0]!).host);
-      if (token) client.setToken(token);
-      this.selfClients.set(token, client);
+      client = this.member.connectTo(this.bound[0]!);
+      for (const [name, value] of sent) client.setMetadata(name, value);
+      this.selfClients.set(key, client);
     }
     return client;
   };
@@ -87,7 +71,7 @@ export class Gateway {
     this.server.addService(ELECTION_SERVICE, electionHandlers(this.self));
     this.watches = new WatchStreams(member.watchPort, watchPermission(member));
     this.server.addService(WATCH_SERVICE, this.watches.handlers());
-    this.json = new JsonGateway(member, metrics, () => new URL(this.bound[0]!).host);
+    this.json = new JsonGateway(member, metrics, () => this.bound[0]!);
     this.http = http.createServer((req, res) => this.json.handle(req, res));
   }
 
@@ -95,17 +79,11 @@ export class Gateway {
     const bound: string[] = [];
     const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     for (const url of this.member.config.listenClientUrls) {
-      if (url.protocol !== 'http:') throw new Error(`kvd: ${url.href}: TLS client URLs are not supported yet`);
-      const listener = net.createServer((socket) => {
-        socket.setNoDelay(true);
-        routeConnection(socket, (http2) => {
-          if (http2) injector.injectConnection(new AuthorityFront(socket));
-          else this.http.emit('connection', socket);
-        });
-      });
-      await new Promise<void>((resolve, reject) => {
-        listener.once('error', reject);
-        listener.listen(Number(url.port), url.hostname.replace(/^\[|\]$/g, ''), () => resolve());
+      const material = requireMaterial(url, this.member.clientTls, '--cert-file, --key-file');
+      const listener = await listenClientUrl(url, material, {
+        grpc: (connection) => injector.injectConnection(connection),
+        http: (socket) => this.http.emit('connection', socket),
+        refused: (reason) => this.member.log.warn({ error: reason }, 'rejected connection'),
       });
       this.listeners.push(listener);
       bound.push(`${url.protocol}//${url.hostname}:${(listener.address() as net.AddressInfo).port}`);

@@ -17,9 +17,9 @@ const WatchResponse = messageType('etcdserverpb.WatchResponse');
 
 export function watchPermission(member: Member): WatchPermission {
   return {
-    required: (metadata) => member.auth.enabled || metadata.get('token').length > 0 || metadata.get('authorization').length > 0,
-    check: async (metadata, create) => {
-      const ai = await authInfoOf(member, metadata);
+    required: ({ metadata }) => member.auth.enabled || metadata.get('token').length > 0 || metadata.get('authorization').length > 0,
+    check: async (call, create) => {
+      const ai = await authInfoOf(member, call);
       // An empty key watches from the smallest key, "\0".
       checkRead(member.auth, ai ?? ANONYMOUS, create.key?.length ? create.key : Buffer.of(0), create.range_end);
     },

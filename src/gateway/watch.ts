@@ -6,12 +6,13 @@ import type { MessagePort } from 'node:worker_threads';
 import { serviceDefinition } from '../protocol/codec.js';
 import { send, receive } from '../actors/channel.js';
 import type { WatchOutput, WatchRequestItem, WatchRequests } from '../actors/watch/messages.js';
+import type { Caller } from './auth-info.js';
 
 /** Who may watch what: a create request is checked first when auth is on or the call carries credentials. */
 export interface WatchPermission {
-  required(metadata: grpc.Metadata): boolean;
+  required(call: Caller): boolean;
   /** Throws etcd's error when the stream's user may not read the watched range. */
-  check(metadata: grpc.Metadata, create: Req): Promise<void>;
+  check(call: Caller, create: Req): Promise<void>;
   /** A refused create's answer: canceled, with the reason. */
   refusal(err: unknown): Uint8Array;
 }
@@ -75,14 +76,14 @@ export class WatchStreams {
     const checked = async (req: Req) => {
       if (!req.create_request) return handle(req);
       try {
-        await this.permission.check(call.metadata, req.create_request);
+        await this.permission.check(call, req.create_request);
         handle(req);
       } catch (err) {
         sender(call)(Buffer.from(this.permission.refusal(err)), () => undefined);
       }
     };
     call.on('data', (req: Req) => {
-      if (!checking && !this.permission.required(call.metadata)) return handle(req);
+      if (!checking && !this.permission.required(call)) return handle(req);
       const next: Promise<void> = (checking ?? Promise.resolve()).then(() => checked(req));
       checking = next;
       void next.finally(() => {

@@ -7,6 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { LOG_LEVELS } from './logger.js';
 import type { CompactionPolicy } from '../actors/compactor/core.js';
 import { parseTokenOptions, type TokenOptions } from './token-options.js';
+import { CIPHER_SUITE_NAMES, opensslCipherList } from './cipher-suites.js';
+import type { TransportSecurity, TlsVersion } from './transport-security.js';
 
 type Kind = 'string' | 'number' | 'boolean' | 'duration';
 interface FlagSpec { kind: Kind; default: string | number | boolean; help: string }
@@ -44,6 +46,18 @@ const FLAGS = {
   'auth-token': { kind: 'string', default: 'simple', help: 'Specify auth token specific options: \'simple\', or \'jwt,pub-key=<file>,priv-key=<file>,sign-method=<alg>,ttl=<duration>\'.' },
   'auth-token-ttl': { kind: 'number', default: 300, help: 'The lifetime in seconds of the auth token.' },
   'bcrypt-cost': { kind: 'number', default: 10, help: 'Specify bcrypt algorithm cost factor for auth password hashing (4 to 31).' },
+  'cert-file': { kind: 'string', default: '', help: 'Path to the client server TLS cert file.' },
+  'key-file': { kind: 'string', default: '', help: 'Path to the client server TLS key file.' },
+  'client-cert-auth': { kind: 'boolean', default: false, help: 'Enable client cert authentication.' },
+  'trusted-ca-file': { kind: 'string', default: '', help: 'Path to the client server TLS trusted CA cert file (clients must then present a certificate it signed).' },
+  'auto-tls': { kind: 'boolean', default: false, help: 'Client TLS using generated certificates (kept in <data-dir>/fixtures/client).' },
+  'peer-cert-file': { kind: 'string', default: '', help: 'Path to the peer server TLS cert file.' },
+  'peer-key-file': { kind: 'string', default: '', help: 'Path to the peer server TLS key file.' },
+  'peer-client-cert-auth': { kind: 'boolean', default: false, help: 'Enable peer client cert authentication.' },
+  'peer-trusted-ca-file': { kind: 'string', default: '', help: 'Path to the peer server TLS trusted CA file (peers must then present a certificate it signed).' },
+  'peer-auto-tls': { kind: 'boolean', default: false, help: 'Peer TLS using generated certificates (kept in <data-dir>/fixtures/peer).' },
+  'cipher-suites': { kind: 'string', default: '', help: `Comma-separated list of supported TLS cipher suites between client/server and peers (empty: OpenSSL's defaults). Accepted: ${CIPHER_SUITE_NAMES.join(', ')}.` },
+  'tls-min-version': { kind: 'string', default: 'TLS1.2', help: 'Minimum TLS version supported by kvd: TLS1.2 or TLS1.3.' },
   'log-level': { kind: 'string', default: 'info', help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
 } satisfies Record<string, FlagSpec>;
 
@@ -82,6 +96,11 @@ export interface Config {
   authToken: TokenOptions;
   authTokenTtlMs: number;
   bcryptCost: number;
+  clientSecurity: TransportSecurity;
+  peerSecurity: TransportSecurity;
+  /** OpenSSL's names of --cipher-suites, colon-separated; empty for OpenSSL's defaults. */
+  ciphers: string;
+  tlsMinVersion: TlsVersion;
   logLevel: string;
 }
 
@@ -145,12 +164,36 @@ function readConfigFile(file: string): Record<string, string> {
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`configuration file ${file}: expected a mapping of settings`);
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-    if (!(key in FLAGS)) throw new ConfigError(`configuration file ${file}: unknown setting "${key}"`);
     if (value === null || value === undefined) continue;
-    if (typeof value === 'object') throw new ConfigError(`configuration file ${file}: "${key}" must be a single value`);
-    out[key] = String(value);
+    const section = SECURITY_SECTIONS[key];
+    if (section !== undefined) {
+      if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`configuration file ${file}: "${key}" must be a mapping`);
+      for (const [inner, setting] of Object.entries(value as Record<string, unknown>)) {
+        if (!SECURITY_KEYS.includes(inner)) throw new ConfigError(`configuration file ${file}: unknown setting "${key}.${inner}"`);
+        if (setting !== null && setting !== undefined) out[section + inner] = String(setting);
+      }
+      continue;
+    }
+    if (!(key in FLAGS)) throw new ConfigError(`configuration file ${file}: unknown setting "${key}"`);
+    // etcd's file lists the cipher suites as a sequence.
+    if (key === 'cipher-suites' && Array.isArray(value)) out[key] = value.map(String).join(',');
+    else if (typeof value === 'object') throw new ConfigError(`configuration file ${file}: "${key}" must be a single value`);
+    else out[key] = String(value);
   }
   return out;
+}
+
+/** etcd's YAML groups the TLS settings: each section's keys are the flags without (client) or with a "peer-" prefix. */
+const SECURITY_SECTIONS: Record<string, string> = { 'client-transport-security': '', 'peer-transport-security': 'peer-' };
+const SECURITY_KEYS = ['cert-file', 'key-file', 'client-cert-auth', 'trusted-ca-file', 'auto-tls'];
+
+function cipherList(names: string): string {
+  if (!names) return '';
+  try {
+    return opensslCipherList(names.split(',').map((n) => n.trim()));
+  } catch (err) {
+    throw new ConfigError(`invalid value "${names}" for flag -cipher-suites: ${(err as Error).message}`);
+  }
 }
 
 /** etcd's reading of the auto-compaction settings: a periodic retention without a unit is in hours. */
@@ -246,6 +289,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (!Number.isInteger(bcryptCost) || bcryptCost < 4 || bcryptCost > 31) throw new ConfigError(`invalid bcrypt-cost ${bcryptCost}: must be between 4 and 31`);
   const authToken = parseTokenOptions(str('auth-token'));
   if ('error' in authToken) throw new ConfigError(`invalid --auth-token "${str('auth-token')}": ${authToken.error}`);
+  const tlsMinVersion = str('tls-min-version');
+  if (tlsMinVersion !== 'TLS1.2' && tlsMinVersion !== 'TLS1.3') throw new ConfigError(`invalid value "${tlsMinVersion}" for flag -tls-min-version: TLS1.2 or TLS1.3`);
+  const security = (prefix: '' | 'peer-'): TransportSecurity => ({
+    certFile: str(`${prefix}cert-file`),
+    keyFile: str(`${prefix}key-file`),
+    trustedCaFile: str(`${prefix}trusted-ca-file`),
+    clientCertAuth: bool(`${prefix}client-cert-auth`),
+    autoTls: bool(`${prefix}auto-tls`),
+  });
   return {
     kind: 'run',
     config: {
@@ -280,6 +332,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       authToken,
       authTokenTtlMs: num('auth-token-ttl') * 1000,
       bcryptCost,
+      clientSecurity: security(''),
+      peerSecurity: security('peer-'),
+      ciphers: cipherList(str('cipher-suites')),
+      tlsMinVersion,
       logLevel,
     },
   };

@@ -3,7 +3,6 @@
 // disagrees with a peer refuses to serve; periodically (--experimental-corrupt-check-time) the
 // leader compares every member's HashKV at its revision and raises the CORRUPT alarm on a
 // mismatch, which stops the cluster from applying anything until an operator looks.
-import { connect } from '../client/client.js';
 import { CORRUPT } from '../actors/mvcc/store.js';
 import type { Member } from './member.js';
 
@@ -13,7 +12,7 @@ interface PeerHash { id: number; hash: number; compactRevision: number }
 async function peerHashes(member: Member, revision: number): Promise<PeerHash[]> {
   const peers = member.members.filter((m) => m.id !== member.id && m.clientURLs.length && !m.isLearner);
   const answers = await Promise.all(peers.map(async (p) => {
-    const client = connect(new URL(p.clientURLs[0]!).host);
+    const client = member.connectTo(p.clientURLs[0]!);
     try {
       const r = await client.maintenance.HashKV!({ revision }, { deadlineMs: 5000 });
       return { id: p.id, hash: Number(r.hash), compactRevision: Number(r.compact_revision ?? 0) };

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const gateway = new Gateway(member, metrics);
   const urls = await gateway.listen();
   log.info({ address: urls }, 'serving client traffic');
-  if (config.listenMetricsUrls.length) log.info({ address: await metrics.listen(config.listenMetricsUrls) }, 'serving metrics');
+  if (config.listenMetricsUrls.length) log.info({ address: await metrics.listen(config.listenMetricsUrls, member.clientTls) }, 'serving metrics');
 
   let stopping = false;
   const shutdown = async (reason: string) => {

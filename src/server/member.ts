@@ -5,7 +5,7 @@
 // asks for: copying and installing store snapshots.
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomInt } from 'node:crypto';
+import { randomInt, X509Certificate } from 'node:crypto';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { send, receive } from '../actors/channel.js';
@@ -29,6 +29,9 @@ import { GRPC_OVERHEAD_BYTES, type Config } from './config.js';
 import type { Logger } from './logger.js';
 import { emptyAuthState, type AuthInfo, type AuthState } from '../actors/mvcc/permissions.js';
 import { tokenProvider, type TokenProvider } from './tokens.js';
+import { loadTlsMaterial, type TlsMaterial } from './transport-security.js';
+import { memberCredentials } from './member-credentials.js';
+import { connect, type Client } from '../client/client.js';
 
 interface Pending { resolve: (bytes: Uint8Array) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }
 
@@ -91,13 +94,28 @@ export class Member {
   private defragmenting: Promise<void> = Promise.resolve();
   /** How long a request may wait for consensus (etcd: 5 s + 2 election timeouts). */
   private readonly requestTimeoutMs: number;
+  /** TLS of the client URLs (also --listen-metrics-urls) and of the peer URLs, when configured. */
+  readonly clientTls?: TlsMaterial;
+  /** The SHA-256 fingerprint of the certificate this member presents to client URLs, its own included. */
+  readonly ownCertFingerprint?: string;
+  readonly peerTls?: TlsMaterial;
 
   constructor(readonly config: Config, readonly log: Logger) {
+    const tlsDefaults = { ciphers: config.ciphers, minVersion: config.tlsMinVersion, warn: (msg: string) => log.warn({}, msg) };
+    const fixtures = path.join(config.dataDir, 'fixtures');
+    this.clientTls = loadTlsMaterial(config.clientSecurity, tlsDefaults, path.join(fixtures, 'client'), config.listenClientUrls.map((u) => u.host));
+    this.ownCertFingerprint = this.clientTls && new X509Certificate(this.clientTls.cert).fingerprint256;
+    this.peerTls = loadTlsMaterial(config.peerSecurity, tlsDefaults, path.join(fixtures, 'peer'), config.listenPeerUrls.map((u) => u.host));
     this.dbDir = path.join(config.dataDir, 'member', 'db');
     this.walDir = config.walDir || path.join(config.dataDir, 'member', 'wal');
     this.snapDir = path.join(config.dataDir, 'member', 'snap');
     this.requestTimeoutMs = 5000 + 2 * config.electionTimeoutMs;
     this.removed = new Promise((r) => (this.onRemoved = r));
+  }
+
+  /** A client of the member at client URL `url` (this one or another), over TLS for https. */
+  connectTo(url: string): Client {
+    return connect(new URL(url).host, {}, memberCredentials(url, this.clientTls));
   }
 
   /**
@@ -137,7 +155,7 @@ export class Member {
   }
 
   async start(): Promise<void> {
-    const { identity, joined } = await resolveIdentity(path.join(this.config.dataDir, 'member'), this.config, (urls) => fetchMembers(urls, this.config.initialAdvertisePeerUrls));
+    const { identity, joined } = await resolveIdentity(path.join(this.config.dataDir, 'member'), this.config, (urls) => fetchMembers(urls, this.config.initialAdvertisePeerUrls, this.peerTls));
     this.id = identity.memberId;
     this.clusterId = identity.clusterId;
     fs.mkdirSync(this.dbDir, { recursive: true, mode: 0o700 });
@@ -191,6 +209,7 @@ export class Member {
       listenPeerUrls: this.config.listenPeerUrls.map((u) => u.href),
       advertisePeerUrls: this.config.initialAdvertisePeerUrls,
       removed: this.membership.removed,
+      ...(this.peerTls ? { tls: this.peerTls } : {}),
       gatewayPort: raftGateway.port2, mvccPort: raftMvcc.port1,
     };
     const raftWorker = this.spawn('raft/worker.js', raftData, [raftGateway.port2, raftMvcc.port1]);

@@ -3,10 +3,12 @@
 // size) and gRPC (calls started and handled), plus the process's and Node's own and kvd's
 // (kvd_ prefix). Served at /metrics on the client port and on --listen-metrics-urls.
 import http from 'node:http';
+import https from 'node:https';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Member } from './member.js';
+import { listenOptions, requireMaterial, type TlsMaterial } from './transport-security.js';
 import { BUCKETS, type SharedHistogram } from './shared-histogram.js';
 
 const SAMPLE_MS = 10;
@@ -16,7 +18,7 @@ const GRPC_CODES = ['OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExc
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly servers: http.Server[] = [];
+  private readonly servers: (http.Server | https.Server)[] = [];
   private readonly started: Counter;
   private readonly handled: Counter;
 
@@ -121,11 +123,12 @@ export class Metrics {
     });
   };
 
-  /** Serves /metrics on each URL; resolves with the bound addresses. */
-  async listen(urls: URL[]): Promise<string[]> {
+  /** Serves /metrics on each URL (https ones with the client URLs' TLS); resolves with the bound addresses. */
+  async listen(urls: URL[], material: TlsMaterial | undefined): Promise<string[]> {
     const bound: string[] = [];
     for (const url of urls) {
-      const server = http.createServer((req, res) => {
+      const tls = requireMaterial(url, material, '--cert-file, --key-file');
+      const server = (tls ? https.createServer(listenOptions(tls)) : http.createServer()).on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (req.url !== '/metrics') {
           res.writeHead(404).end('404 page not found\n');
           return;

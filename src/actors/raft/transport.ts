@@ -4,11 +4,14 @@
 // members; a wrong cluster or member is refused and logged. Snapshots travel on their own
 // short-lived connection so that a large transfer never delays heartbeats. Connections are
 // re-dialled with exponential backoff; messages for an unreachable peer are dropped, which
-// raft tolerates.
+// raft tolerates. On https peer URLs every connection is TLS: a peer whose certificate the
+// trusted CA did not sign fails the handshake, and the refusal is logged.
 import net from 'node:net';
+import tls from 'node:tls';
 import fs from 'node:fs';
 import { FrameReader, frame } from './frames.js';
 import { fsyncPath } from '../fsync.js';
+import { dialOptions, handshakeFailure, listenOptions, requireMaterial, type TlsMaterial } from '../../server/transport-security.js';
 import type { Message, SnapshotMeta } from './types.js';
 
 /** `urls`: the sender's peer URLs, so that a member that has not yet applied its addition can answer it. */
@@ -51,12 +54,11 @@ class Outbound {
 
   private dial(): void {
     if (this.closed) return;
-    const url = new URL(this.peer.peerURLs[0]!);
-    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    const hello: Inbound = { hello: { cluster: this.t.clusterId, from: this.t.id, to: this.peer.id, urls: this.t.urls } };
+    const socket = dial(new URL(this.peer.peerURLs[0]!), this.t.tls, () => socket.write(frame(hello)));
     this.socket = socket;
     socket.setNoDelay(true);
     const reader = new FrameReader();
-    socket.on('connect', () => socket.write(frame({ hello: { cluster: this.t.clusterId, from: this.t.id, to: this.peer.id, urls: this.t.urls } } satisfies Inbound)));
     // A peer that accepts but never answers the hello (e.g. behind a broken link) is dialled again.
     socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy());
     socket.on('data', (chunk) => {
@@ -106,11 +108,22 @@ export class PeerTransport {
   private readonly outbound = new Map<number, Outbound>();
   private readonly inbound = new Set<net.Socket>();
 
-  constructor(readonly id: number, readonly urls: string[], readonly clusterId: number, readonly snapDir: string, readonly events: TransportEvents) {}
+  constructor(
+    readonly id: number,
+    readonly urls: string[],
+    readonly clusterId: number,
+    readonly snapDir: string,
+    readonly events: TransportEvents,
+    readonly tls?: TlsMaterial,
+  ) {}
 
   async listen(urls: URL[]): Promise<void> {
     for (const url of urls) {
-      const server = net.createServer((socket) => this.accept(socket));
+      const material = requireMaterial(url, this.tls, '--peer-cert-file, --peer-key-file');
+      const server = material ? tls.createServer(listenOptions(material), (socket) => this.accept(socket)) : net.createServer((socket) => this.accept(socket));
+      server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+        this.events.log('warn', { error: handshakeFailure(err, socket) }, 'refused a peer connection');
+      });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(Number(url.port), url.hostname.replace(/^\[|\]$/g, ''), () => resolve());
@@ -153,7 +166,7 @@ export class PeerTransport {
     if (!peer) return Promise.reject(new Error('unknown peer'));
     const size = fs.statSync(file).size;
     const header: Inbound = { snapshot: { cluster: this.clusterId, from: this.id, to: peer.id, urls: this.urls, message, size } };
-    return exchange(new URL(peer.peerURLs[0]!), header, (socket) => fs.createReadStream(file).pipe(socket, { end: false })).then((reply) => {
+    return exchange(new URL(peer.peerURLs[0]!), this.tls, header, (socket) => fs.createReadStream(file).pipe(socket, { end: false })).then((reply) => {
       if (!('ok' in reply)) throw new Error('error' in reply ? reply.error : 'unexpected reply');
     });
   }
@@ -249,11 +262,11 @@ export class PeerTransport {
 }
 
 /** Asks the members at `urls` for the cluster's membership (to join with --initial-cluster-state existing). */
-export async function fetchMembers(urls: string[], peerURLs: string[]): Promise<{ members: PeerInfo[]; cluster: number }> {
+export async function fetchMembers(urls: string[], peerURLs: string[], material?: TlsMaterial): Promise<{ members: PeerInfo[]; cluster: number }> {
   let lastError: Error = new Error('no peer URLs to ask');
   for (const u of urls) {
     try {
-      const reply = await exchange(new URL(u), { join: { peerURLs } }, undefined, 2000);
+      const reply = await exchange(new URL(u), material, { join: { peerURLs } }, undefined, 2000);
       if ('members' in reply) return reply;
       lastError = new Error('unexpected reply');
     } catch (err) {
@@ -264,15 +277,14 @@ export async function fetchMembers(urls: string[], peerURLs: string[]): Promise<
 }
 
 /** A one-off connection to a peer: the first frame (then `body`, if any), and the one reply frame. */
-function exchange(url: URL, first: Inbound, body?: (socket: net.Socket) => void, timeoutMs?: number): Promise<Reply> {
+function exchange(url: URL, material: TlsMaterial | undefined, first: Inbound, body?: (socket: net.Socket) => void, timeoutMs?: number): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
-    const reader = new FrameReader();
-    if (timeoutMs) socket.setTimeout(timeoutMs, () => socket.destroy(new Error('timed out')));
-    socket.on('connect', () => {
+    const socket = dial(url, material, () => {
       socket.write(frame(first));
       body?.(socket);
     });
+    const reader = new FrameReader();
+    if (timeoutMs) socket.setTimeout(timeoutMs, () => socket.destroy(new Error('timed out')));
     socket.on('data', (chunk) => {
       try {
         reader.push(chunk, (value) => {
@@ -287,6 +299,13 @@ function exchange(url: URL, first: Inbound, body?: (socket: net.Socket) => void,
     socket.on('error', reject);
     socket.on('close', () => reject(new Error('connection closed')));
   });
+}
+
+/** Connects to a peer URL, over TLS for https; `connected` runs once frames may be written. */
+function dial(url: URL, material: TlsMaterial | undefined, connected: () => void): net.Socket {
+  const target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
+  if (url.protocol !== 'https:') return net.connect(target, connected);
+  return tls.connect({ ...target, ...(material ? dialOptions(material) : {}) }, connected);
 }
 
 const hex = (id: number) => id.toString(16);

@@ -18,6 +18,7 @@ import { confChangeOf } from './confchange.js';
 import { Wal } from '../wal/wal.js';
 import { GroupSync } from '../wal/group-sync.js';
 import { PeerTransport, type PeerInfo } from './transport.js';
+import type { TlsMaterial } from '../../server/transport-security.js';
 import { encodeProposal } from '../mvcc/proposal.js';
 import type { MemberRecord } from '../mvcc/members.js';
 import { createLogger } from '../../server/logger.js';
@@ -49,6 +50,8 @@ export interface RaftWorkerData {
   advertisePeerUrls: string[];
   /** Members removed from the cluster: their traffic is refused. */
   removed: number[];
+  /** TLS of the peer URLs, when configured. */
+  tls?: TlsMaterial;
   gatewayPort: MessagePort;
   mvccPort: MessagePort;
 }
@@ -337,7 +340,7 @@ const transport = new PeerTransport(cfg.id, cfg.advertisePeerUrls, cfg.clusterId
   snapshot: installSnapshot,
   members: () => [...peers.values()],
   log: (level, fields, msg) => log[level](fields, msg),
-});
+}, cfg.tls);
 
 async function start(): Promise<void> {
   let { hardState, entries } = replayed;

@@ -35,8 +35,8 @@ export interface Server {
 export interface Cluster {
   members: Server[];
   endpoints: string[];
-  /** Starts one more member with --initial-cluster-state existing (add it with member add first). */
-  join(member: PlannedMember): Promise<Server>;
+  /** Starts one more member with --initial-cluster-state existing (add it with member add first); `extraArgs` replaces the cluster's. */
+  join(member: PlannedMember, extraArgs?: string[]): Promise<Server>;
   /** A member planned on free ports, to pass to `member add` and then join(). */
   plan(name: string): Promise<PlannedMember>;
   stop(): Promise<void>;
@@ -52,6 +52,8 @@ export interface StartOptions {
   peerProxies?: boolean;
   /** Prepares each member's data dir (e.g. restores a snapshot into it); default: a new empty one. */
   dataDirOf?: (member: PlannedMember, initialCluster: string, token: string) => Promise<string>;
+  /** https client or peer URLs (the TLS flags go in extraArgs); `ctlArgs`: the TLS flags etcdctl needs to probe the member. */
+  tls?: { client?: boolean; peer?: boolean; ctlArgs?: string[] };
 }
 
 const REPO = path.resolve(import.meta.dirname, '../../../..');
@@ -61,27 +63,35 @@ export async function startServer(opts: StartOptions): Promise<Server> {
 }
 
 export async function startCluster(opts: StartOptions & { size: number }): Promise<Cluster> {
+  const peerScheme = opts.tls?.peer ? 'https' : 'http';
   const plan = async (name: string): Promise<PlannedMember> => {
     const clientPort = await freePort();
     const listenPeerPort = await freePort();
-    if (!opts.peerProxies) return { name, clientPort, listenPeerPort, peerURL: `http://127.0.0.1:${listenPeerPort}` };
+    if (!opts.peerProxies) return { name, clientPort, listenPeerPort, peerURL: `${peerScheme}://127.0.0.1:${listenPeerPort}` };
     const proxy = await FaultProxy.start({ host: '127.0.0.1', port: listenPeerPort });
-    return { name, clientPort, listenPeerPort, peerURL: `http://127.0.0.1:${proxy.port}`, proxy };
+    return { name, clientPort, listenPeerPort, peerURL: `${peerScheme}://127.0.0.1:${proxy.port}`, proxy };
   };
   const planned: PlannedMember[] = [];
   for (let i = 1; i <= opts.size; i++) planned.push(await plan(`m${i}`));
   const token = `test-${process.pid}-${Date.now()}`;
   const initialCluster = planned.map((p) => `${p.name}=${p.peerURL}`);
-  const members = await Promise.all(planned.map((p) => launchMember(opts, p, initialCluster.join(','), 'new', token)));
+  const launched = await Promise.allSettled(planned.map((p) => launchMember(opts, p, initialCluster.join(','), 'new', token)));
+  const failed = launched.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  const members = launched.flatMap((l) => (l.status === 'fulfilled' ? [l.value] : []));
+  if (failed) {
+    // The members that did start are stopped: a test that fails here leaves no process behind.
+    await Promise.all(members.map((m) => m.stop()));
+    throw failed.reason;
+  }
   const cluster: Cluster = {
     members,
     get endpoints() {
       return cluster.members.map((m) => m.endpoint);
     },
     plan,
-    join: async (p) => {
+    join: async (p, extraArgs) => {
       const all = [...cluster.members.map((m) => `${m.name}=${m.peerURL}`), `${p.name}=${p.peerURL}`];
-      const m = await launchMember(opts, p, all.join(','), 'existing', token);
+      const m = await launchMember(extraArgs ? { ...opts, extraArgs } : opts, p, all.join(','), 'existing', token);
       cluster.members.push(m);
       return m;
     },
@@ -94,16 +104,16 @@ export async function startCluster(opts: StartOptions & { size: number }): Promi
 
 async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster: string, state: 'new' | 'existing', token: string): Promise<Server> {
   const dataDir = opts.dataDirOf ? await opts.dataDirOf(p, initialCluster, token) : fs.mkdtempSync(path.join(os.tmpdir(), `${opts.kind}-test-`));
-  const client = `http://127.0.0.1:${p.clientPort}`;
+  const client = `${opts.tls?.client ? 'https' : 'http'}://127.0.0.1:${p.clientPort}`;
   const args = [
     '--name', p.name, '--data-dir', dataDir,
     '--listen-client-urls', client, '--advertise-client-urls', client,
-    '--listen-peer-urls', `http://127.0.0.1:${p.listenPeerPort}`, '--initial-advertise-peer-urls', p.peerURL,
+    '--listen-peer-urls', `${opts.tls?.peer ? 'https' : 'http'}://127.0.0.1:${p.listenPeerPort}`, '--initial-advertise-peer-urls', p.peerURL,
     '--initial-cluster', initialCluster, '--initial-cluster-state', state, '--initial-cluster-token', token,
     '--log-level', process.env.KVD_TEST_LOG_LEVEL ?? 'error',
     ...(opts.extraArgs ?? []),
   ];
-  const endpoint = `127.0.0.1:${p.clientPort}`;
+  const endpoint = opts.tls?.client ? client : `127.0.0.1:${p.clientPort}`;
   let child: ChildProcess | undefined;
   let output = '';
   let exited: Promise<void> = Promise.resolve();
@@ -122,7 +132,7 @@ async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster
       if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${opts.kind} ${p.name} exited at start:\n${output}`);
       // A joining member may be a learner, which refuses the linearizable read of a health check.
       const probe = state === 'new' ? ['endpoint', 'health'] : ['endpoint', 'status'];
-      const r = await etcdctl(endpoint, [...probeArgs, ...probe, '--command-timeout=2s'], { timeoutMs: 5000 }).catch(() => undefined);
+      const r = await etcdctl(endpoint, [...probeArgs, ...probe, '--command-timeout=2s', ...(opts.tls?.ctlArgs ?? [])], { timeoutMs: 5000 }).catch(() => undefined);
       if (r?.code === 0) return;
       if (Date.now() > deadline) {
         c.kill('SIGKILL');
@@ -141,7 +151,12 @@ async function launchMember(opts: StartOptions, p: PlannedMember, initialCluster
     clearTimeout(timer);
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     kind: opts.kind,
     name: p.name,

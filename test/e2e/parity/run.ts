@@ -1,7 +1,7 @@
 // Runs etcdctl scripts (steps) on a fresh server with a command-line client, collecting each
 // step's normalized output: the parity tests compare these between servers or between clients.
 import fs from 'node:fs';
-import { startServer, type ServerKind } from '../harness/server.js';
+import { startServer, type ServerKind, type StartOptions } from '../harness/server.js';
 import { etcdctl, startEtcdctl, type CtlResult, type CtlTool, type RunningCtl } from '../harness/etcdctl.js';
 import { errorLines, normalize, type Step } from './normalize.js';
 import { SNAPSHOT_FILE } from './scenarios.js';
@@ -20,15 +20,16 @@ async function settled(ctl: RunningCtl): Promise<void> {
   }
 }
 
-async function runSteps(endpoint: string, steps: Step[], outputs: string[], tool: CtlTool, vars = new Map<string, string>()): Promise<void> {
+/** `ctlArgs`: flags every command gets (e.g. TLS), not shown in the outputs. */
+async function runSteps(endpoint: string, steps: Step[], outputs: string[], tool: CtlTool, ctlArgs: string[], vars = new Map<string, string>()): Promise<void> {
   for (const step of steps) {
     let r: CtlResult;
-    const args = step.args.map((a) => a.replace(/\$([A-Z]+)/g, (whole, name: string) => vars.get(name) ?? whole));
+    const args = [...ctlArgs, ...step.args.map((a) => a.replace(/\$([A-Z]+)/g, (whole, name: string) => vars.get(name) ?? whole))];
     if (step.during) {
       const ctl = startEtcdctl(endpoint, args, { tool });
       if (step.stdin) ctl.write(step.stdin);
       await sleep(WATCH_READY_MS);
-      await runSteps(endpoint, step.during, outputs, tool, vars);
+      await runSteps(endpoint, step.during, outputs, tool, ctlArgs, vars);
       await settled(ctl);
       r = await ctl.stop();
     } else r = await etcdctl(endpoint, args, { stdin: step.stdin, tool });
@@ -38,11 +39,12 @@ async function runSteps(endpoint: string, steps: Step[], outputs: string[], tool
   }
 }
 
-export async function runScenario(kind: ServerKind, steps: Step[], tool: CtlTool = 'etcdctl'): Promise<string[]> {
-  const server = await startServer({ kind });
+/** `server`: how the server starts (e.g. with TLS); `ctlArgs`: flags given to every command. */
+export async function runScenario(kind: ServerKind, steps: Step[], tool: CtlTool = 'etcdctl', setup: { server?: Omit<StartOptions, 'kind'>; ctlArgs?: string[] } = {}): Promise<string[]> {
+  const server = await startServer({ ...setup.server, kind });
   try {
     const outputs: string[] = [];
-    await runSteps(server.endpoint, steps, outputs, tool);
+    await runSteps(server.endpoint, steps, outputs, tool, setup.ctlArgs ?? []);
     return outputs;
   } finally {
     await server.stop();
