@@ -1,8 +1,8 @@
 // Authentication and permissions against real etcd 3.4: the same users, roles and requests on a
 // fresh server of each kind must be allowed or refused alike (with the same error), over KV,
 // txn, watch, lease, compaction, cluster and maintenance calls; then tokens: simple tokens on
-// every member of a cluster, their invalidation and expiry, JWTs, and the auth state surviving
-// a kill -9.
+// every member of a cluster, their invalidation and expiry, JWTs, the auth state surviving
+// a kill -9, and users named by their TLS client certificates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,6 +12,9 @@ import { execFileSync } from 'node:child_process';
 import { startCluster, startServer, type ServerKind } from './harness/server.js';
 import { connect, type Client } from '../../src/client/client.js';
 import { openWatch } from '../../src/client/watch.js';
+import { makeTestCerts } from '../support/certs.js';
+import { runScenario } from './parity/run.js';
+import type { Step } from './parity/normalize.js';
 
 type Req = Record<string, any>;
 
@@ -290,5 +293,32 @@ test('JWT tokens (RS256): claims, stale after an auth change, forged ones refuse
     assert.deepEqual(kvd, etcd);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--client-cert-auth: the certificate\'s Common Name is the user, as etcd (the lock service\'s own calls included)', async () => {
+  const certs = makeTestCerts(['root', 'alice', 'bob'], []);
+  try {
+    const as = (cn: string, ...args: string[]): Step => ({ args: [`--cert=${certs.file(`${cn}.crt`)}`, `--key=${certs.file(`${cn}.key`)}`, ...args] });
+    const steps: Step[] = [
+      as('root', 'user', 'add', 'root:rootpw'), as('root', 'user', 'add', 'alice', '--no-password'), as('root', 'role', 'add', 'ra'),
+      as('root', 'role', 'grant-permission', 'ra', 'readwrite', 'a', '--prefix'), as('root', 'role', 'grant-permission', 'ra', 'readwrite', 'l', '--prefix'),
+      as('root', 'user', 'grant-role', 'alice', 'ra'), as('root', 'auth', 'enable'),
+      as('alice', 'put', 'a1', 'v'), as('alice', 'get', 'a1'), as('alice', 'put', 'b1', 'v'), as('alice', 'user', 'list'),
+      as('alice', 'lock', 'l1', '--', 'echo', 'locked'), as('alice', 'lock', 'x1', '--', 'echo', 'locked'),
+      as('bob', 'get', 'a1'), as('alice', '--user', 'alice:pw', 'get', 'a1'),
+      as('root', 'user', 'list'), as('root', 'get', 'a', '--prefix'), as('root', 'auth', 'disable'),
+    ];
+    const run = (kind: ServerKind) => runScenario(kind, steps, 'etcdctl', {
+      server: { tls: { client: true, ctlArgs: [`--cacert=${certs.file('ca.crt')}`, `--cert=${certs.file('root.crt')}`, `--key=${certs.file('root.key')}`] }, extraArgs: ['--cert-file', certs.file('server.crt'), '--key-file', certs.file('server.key'), '--trusted-ca-file', certs.file('ca.crt'), '--client-cert-auth'] },
+      ctlArgs: [`--cacert=${certs.file('ca.crt')}`],
+    });
+    const [etcd, kvd] = [await run('etcd'), await run('kvd')];
+    assert.match(etcd[7]!, /^OK$/m, 'alice, by her certificate, may write under a');
+    assert.match(etcd[9]!, /permission denied/);
+    assert.equal(kvd.length, etcd.length);
+    for (let i = 0; i < kvd.length; i++) assert.equal(kvd[i], etcd[i], `output ${i + 1} differs`);
+  } finally {
+    certs.remove();
   }
 });
