@@ -27,18 +27,51 @@ export const program = new Command('tsctl')
   .addOption(new Option('--endpoints <list>', 'gRPC endpoints').default(env('ENDPOINTS') ?? '127.0.0.1:2379'))
   .addOption(new Option('--dial-timeout <duration>', 'dial timeout for client connections').default(env('DIAL_TIMEOUT') ?? '2s'))
   .addOption(new Option('--command-timeout <duration>', 'timeout for short running command (excluding dial timeout)').default(env('COMMAND_TIMEOUT') ?? '5s'))
-  .addOption(new Option('-w, --write-out <format>', 'set the output format (fields, json, simple)').default(env('WRITE_OUT') ?? 'simple'))
+  .addOption(new Option('-w, --write-out <format>', 'set the output format (fields, json, protobuf, simple, table)').default(env('WRITE_OUT') ?? 'simple'))
   .addOption(new Option('--hex', 'print byte strings as hex encoded strings').default(env('HEX') === 'true'))
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 export const globals = (): Globals => program.opts<Globals>();
 
+/** The --endpoints list as given (scheme and all). */
+export const endpointList = () => globals().endpoints.split(',').map((e) => e.trim()).filter(Boolean);
+
+/** An endpoint as the gRPC client dials it. */
+export const dialTarget = (endpoint: string) => endpoint.replace(/^https?:\/\//, '');
+
+/** An error's text as etcdctl prints it: the server's message, or the client's own. */
+export function errorText(err: unknown): string {
+  const e = err as { code?: number; details?: string; message?: string };
+  // etcd's client waits out the deadline for an endpoint it cannot reach.
+  if (e.code === grpc.status.DEADLINE_EXCEEDED || e.code === grpc.status.UNAVAILABLE) return 'context deadline exceeded';
+  if (e.code === grpc.status.CANCELLED) return 'context canceled';
+  return e.details ?? e.message ?? String(err);
+}
+
+/**
+ * Where etcdctl's printer for a command has no such format it stops with exit 4 (once the
+ * request is made); `supported` lists those it has.
+ */
+export function requireFormat(supported: string[]): string {
+  const format = globals().writeOut;
+  if (!['simple', 'json', 'fields', 'table', 'protobuf'].includes(format)) throw new UsageError(`unknown output format ${format}`);
+  if (!supported.includes(format)) throw new FeatureError(`${format} not supported as output format`);
+  return format;
+}
+
+/** etcdctl 3.4 crashes on a nil pointer in some printers (e.g. a header the server left out). */
+export function nilPointerPanic(): never {
+  process.stderr.write('panic: runtime error: invalid memory address or nil pointer dereference\n');
+  process.exit(2);
+}
+
+export const commandTimeoutMs = () => parseDuration(globals().commandTimeout) ?? 5000;
+
 /** Runs `call` against the endpoints in order, moving on when one cannot be reached. */
 export async function withClient<T>(call: (c: Client, deadlineMs: number) => Promise<T>): Promise<T> {
-  const g = globals();
-  const endpoints = g.endpoints.split(',').map((e) => e.trim().replace(/^https?:\/\//, '')).filter(Boolean);
-  const timeout = parseDuration(g.commandTimeout) ?? 5000;
+  const endpoints = endpointList().map(dialTarget);
+  const timeout = commandTimeoutMs();
   let last: unknown;
   for (const endpoint of endpoints) {
     const client = connect(endpoint);
@@ -54,7 +87,7 @@ export async function withClient<T>(call: (c: Client, deadlineMs: number) => Pro
   throw last;
 }
 
-export const output = (s: string) => process.stdout.write(s);
+export const output = (s: string | Uint8Array) => process.stdout.write(s);
 export const printOptions = () => ({ format: globals().writeOut, hex: globals().hex });
 
 /** The KV commands print simple, json or fields; etcdctl refuses a table for them. */

@@ -6,10 +6,12 @@ import { ConnectionError, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_BAD_FEATURE, 
 import { registerKvCommands } from './kv.js';
 import { registerLeaseCommands } from './lease.js';
 import { registerClusterCommands } from './cluster.js';
+import { registerMaintenanceCommands } from './maintenance.js';
 
 registerKvCommands();
 registerLeaseCommands();
 registerClusterCommands();
+registerMaintenanceCommands();
 
 program.command('version').description('Prints the version of tsctl')
   .action(() => {

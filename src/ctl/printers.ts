@@ -27,11 +27,36 @@ function goValue(type: protobuf.Type, value: Res): Res {
   return out;
 }
 
+/**
+ * A response as etcdctl's protobuf format writes it: the message re-encoded as Go encodes it,
+ * proto3 zero values left out.
+ */
+export const protobufBytes = (type: string, value: Res) => {
+  const t = messageType(type);
+  return Buffer.from(t.encode(withoutZeros(t, value)).finish());
+};
+
+function withoutZeros(type: protobuf.Type, value: Res): Res {
+  const out: Res = {};
+  for (const field of type.fieldsArray) {
+    const v = value[field.name];
+    if (v === undefined || v === null) continue;
+    field.resolve();
+    const sub = field.resolvedType && 'fieldsArray' in field.resolvedType ? (field.resolvedType as protobuf.Type) : undefined;
+    if (field.repeated) {
+      if (v.length) out[field.name] = sub ? v.map((x: Res) => withoutZeros(sub, x)) : v;
+    } else if (sub) out[field.name] = withoutZeros(sub, v);
+    else if (v !== 0 && v !== false && v !== '' && !(v instanceof Uint8Array && !v.length)) out[field.name] = v;
+  }
+  return out;
+}
+
 /** Text of a key or value: as is, or with --hex every byte as \xNN. */
 export const text = (b: Uint8Array | undefined, hex: boolean) =>
   hex ? [...(b ?? [])].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('') : Buffer.from(b ?? []).toString();
 
-const fieldsHeader = (h: Res) => [`"ClusterID" : ${h.cluster_id ?? 0}`, `"MemberID" : ${h.member_id ?? 0}`, `"Revision" : ${h.revision ?? 0}`, `"RaftTerm" : ${h.raft_term ?? 0}`];
+/** A response header in the fields format. */
+export const fieldsHeader = (h: Res) => [`"ClusterID" : ${h.cluster_id ?? 0}`, `"MemberID" : ${h.member_id ?? 0}`, `"Revision" : ${h.revision ?? 0}`, `"RaftTerm" : ${h.raft_term ?? 0}`];
 
 const NAMED: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 34: '\\"', 92: '\\\\' };
 const utf8 = new TextDecoder('utf-8', { fatal: true });
