@@ -11,12 +11,15 @@ export const EXIT_ERROR = 1;
 export const EXIT_BAD_CONNECTION = 2;
 export const EXIT_INVALID_INPUT = 3;
 export const EXIT_BAD_FEATURE = 4;
+export const EXIT_INTERRUPTED = 5;
 export const EXIT_BAD_ARGS = 128;
 
 export class UsageError extends Error {}
 export class FeatureError extends Error {}
 export class InputError extends Error {}
 export class ConnectionError extends Error {}
+/** A stream the server ended (a canceled watch). */
+export class InterruptedError extends Error {}
 
 const env = (name: string) => process.env[`TSCTL_${name}`] ?? process.env[`ETCDCTL_${name}`];
 
@@ -85,6 +88,21 @@ export async function withClient<T>(call: (c: Client, deadlineMs: number) => Pro
     }
   }
   throw last;
+}
+
+/**
+ * A client on the first endpoint that accepts a connection within the dial timeout, for the
+ * long-running commands (watch, lock, elect, make-mirror) that hold one connection throughout.
+ */
+export async function connectFirst(endpoints = endpointList()): Promise<Client> {
+  const dialMs = parseDuration(globals().dialTimeout) ?? 2000;
+  for (const endpoint of endpoints) {
+    const client = connect(dialTarget(endpoint));
+    const ready = await new Promise<boolean>((resolve) => client.raw('etcdserverpb.KV').waitForReady(Date.now() + dialMs, (err) => resolve(!err)));
+    if (ready) return client;
+    client.close();
+  }
+  throw new ConnectionError('context deadline exceeded');
 }
 
 export const output = (s: string | Uint8Array) => process.stdout.write(s);

@@ -10,7 +10,7 @@ type Req = Record<string, any>;
  * The key and range end etcdctl sends for its arguments: --prefix and --from-key derive the
  * end, and with an empty key both mean every key (from \x00), as etcd's client does.
  */
-function keyRange(key: string, end: string | undefined, o: { prefix?: boolean; fromKey?: boolean }): { key: Buffer; range_end?: Buffer } {
+export function keyRange(key: string, end: string | undefined, o: { prefix?: boolean; fromKey?: boolean }): { key: Buffer; range_end?: Buffer } {
   const k = Buffer.from(key);
   if ((o.prefix || o.fromKey) && !k.length) return { key: Buffer.of(0), range_end: Buffer.of(0) };
   if (o.prefix) {

@@ -89,8 +89,8 @@ export function goQuote(bytes: Uint8Array | undefined): string {
   return out + '"';
 }
 
-// The fields format quotes keys and values as Go does, --hex or not.
-function fieldsKv(kv: Res, _hex: boolean, prefix = ''): string[] {
+/** A key-value's lines in the fields format, which quotes keys and values as Go does, --hex or not. */
+export function fieldsKv(kv: Res, _hex: boolean, prefix = ''): string[] {
   const q = goQuote;
   return [`"${prefix}Key" : ${q(kv.key)}`, `"${prefix}CreateRevision" : ${kv.create_revision ?? 0}`, `"${prefix}ModRevision" : ${kv.mod_revision ?? 0}`,
     `"${prefix}Version" : ${kv.version ?? 0}`, `"${prefix}Value" : ${q(kv.value)}`, `"${prefix}Lease" : ${kv.lease ?? 0}`];
@@ -154,3 +154,31 @@ function goOneof(r: Res): Res {
 
 /** A lease ID as etcdctl prints it: 16 hexadecimal digits. */
 export const leaseId = (id: number | string | undefined) => Number(id ?? 0).toString(16).padStart(16, '0');
+
+const EVENT_TYPES = ['PUT', 'DELETE'];
+export const eventType = (e: Res) => EVENT_TYPES[e.type ?? 0] ?? String(e.type);
+
+/**
+ * A watch response as etcdctl prints it: json is etcd's client-side response struct (Go field
+ * names, the header and events as in the protos), protobuf the WatchResponse without its ID.
+ */
+export function printWatch(res: Res, o: PrintOptions): string | Buffer {
+  const events: Res[] = res.events ?? [];
+  if (o.format === 'json') {
+    const header = JSON.parse(goJson(messageType('etcdserverpb.ResponseHeader'), res.header ?? {}));
+    const eventMessage = messageType('mvccpb.Event');
+    // etcd's client always hands over a slice of events: empty, it is [] rather than null.
+    const goEvents = events.map((e) => JSON.parse(goJson(eventMessage, e)));
+    return JSON.stringify({ Header: header, Events: goEvents, CompactRevision: Number(res.compact_revision ?? 0), Canceled: !!res.canceled, Created: !!res.created }) + '\n';
+  }
+  if (o.format === 'protobuf') {
+    const { header, compact_revision, canceled, created } = res;
+    return protobufBytes('etcdserverpb.WatchResponse', { header, events, compact_revision, canceled, created });
+  }
+  if (o.format === 'fields') {
+    return [...fieldsHeader(res.header ?? {}), ...events.flatMap((e) => [`"Type" : ${eventType(e)}`, ...(e.prev_kv ? fieldsKv(e.prev_kv, o.hex, 'Prev') : []), ...fieldsKv(e.kv ?? {}, o.hex)])]
+      .map((l) => l + '\n').join('');
+  }
+  const kv = (x: Res) => `${text(x.key, o.hex)}\n${text(x.value, o.hex)}\n`;
+  return events.map((e) => `${eventType(e)}\n${e.prev_kv ? kv(e.prev_kv) : ''}${kv(e.kv ?? {})}`).join('');
+}
