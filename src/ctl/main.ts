@@ -8,12 +8,14 @@ import { registerLeaseCommands } from './lease.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerMaintenanceCommands } from './maintenance.js';
 import { registerWatchCommand } from './watch.js';
+import { registerConcurrencyCommands } from './concurrency.js';
 
 registerKvCommands();
 registerLeaseCommands();
 registerClusterCommands();
 registerMaintenanceCommands();
 registerWatchCommand();
+registerConcurrencyCommands();
 
 program.command('version').description('Prints the version of tsctl')
   .action(() => {
