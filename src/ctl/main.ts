@@ -9,6 +9,7 @@ import { registerClusterCommands } from './cluster.js';
 import { registerMaintenanceCommands } from './maintenance.js';
 import { registerWatchCommand } from './watch.js';
 import { registerConcurrencyCommands } from './concurrency.js';
+import { registerMirrorCommand } from './mirror.js';
 
 registerKvCommands();
 registerLeaseCommands();
@@ -16,6 +17,7 @@ registerClusterCommands();
 registerMaintenanceCommands();
 registerWatchCommand();
 registerConcurrencyCommands();
+registerMirrorCommand();
 
 program.command('version').description('Prints the version of tsctl')
   .action(() => {
