@@ -39,7 +39,7 @@ function interrupted(): Promise<void> {
 }
 
 /** A blocking call that an interrupt cancels: it then fails as etcd's client does, "context canceled". */
-async function cancellable<T>(start: (signal: { cancel?: () => void }) => Promise<T>, interrupt: Promise<void>): Promise<T> {
+async function cancellable<T>(start: (handle: { cancel?: () => void }) => Promise<T>, interrupt: Promise<void>): Promise<T> {
   const handle: { cancel?: () => void } = {};
   const call = start(handle);
   void interrupt.then(() => handle.cancel?.());

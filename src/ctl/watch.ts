@@ -58,43 +58,51 @@ function cancelText(r: Res): string {
   return r.cancel_reason || 'etcdserver: mvcc: required revision is a future revision';
 }
 
-/** The watches of one stream: each created in turn, its responses printed as they come. */
+/**
+ * The watches of one stream, opened with the first watch as etcd's client does: each created
+ * in turn, its responses printed as they come.
+ */
 class Watches {
-  private readonly stream: WatchStream;
+  private stream: WatchStream | undefined;
   private readonly creating: WatchSpec[] = [];
   private readonly active = new Map<number, WatchSpec>();
   readonly done: Promise<void>;
   private fail!: (err: unknown) => void;
 
-  constructor(client: Client, private readonly onEnded: (spec: WatchSpec) => void) {
+  constructor(private readonly client: Client, private readonly onEnded: (spec: WatchSpec) => void) {
+    this.done = new Promise((_resolve, reject) => (this.fail = reject));
+  }
+
+  private open(): WatchStream {
     // As etcdctl: the watch asks for a leader (a member cut off from it ends the stream).
     const metadata = new grpc.Metadata();
     metadata.set('hasleader', 'true');
-    this.stream = openWatch(client, metadata);
-    this.done = new Promise((_resolve, reject) => (this.fail = reject));
-    this.stream.events.on('response', (r: Res) => {
+    const stream = openWatch(this.client, metadata);
+    stream.events.on('response', (r: Res) => {
       try {
         this.receive(r);
       } catch (err) {
         this.fail(err);
       }
     });
-    this.stream.events.on('error', (err) => this.fail(err));
+    stream.events.on('error', (err) => this.fail(err));
+    return stream;
   }
 
   add(spec: WatchSpec): void {
     const req = createRequest(spec);
+    this.stream ??= this.open();
     // etcd's client creates one watch at a time: the next once the server has answered.
     this.creating.push(spec);
     if (this.creating.length === 1) this.stream.create(req);
   }
 
   requestProgress(): void {
-    this.stream.requestProgress();
+    this.stream?.requestProgress();
   }
 
   close(): void {
-    this.stream.close();
+    this.stream?.close();
   }
 
   private receive(r: Res): void {
@@ -102,7 +110,7 @@ class Watches {
     if (r.created) {
       const spec = this.creating.shift();
       if (spec) this.active.set(id, spec);
-      if (this.creating.length) this.stream.create(createRequest(this.creating[0]!));
+      if (this.creating.length) this.stream!.create(createRequest(this.creating[0]!));
       // A watch refused at creation (an empty range) is reported as canceled, as etcd's client does.
       if (!r.canceled) return;
       this.display(r, this.active.get(id)!);
