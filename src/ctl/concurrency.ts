@@ -2,7 +2,7 @@
 // alive while the command holds the lock or leads (or observes), released on Ctrl-C.
 import { spawn } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
-import { checkFormat, connectFirst, errorText, output, printOptions, program, UsageError } from './context.js';
+import { connectFirst, KV_FORMATS, requireFormat, errorText, output, printOptions, program, UsageError } from './context.js';
 import { printGet } from './printers.js';
 import type { Client } from '../client/client.js';
 
@@ -62,7 +62,7 @@ function unaryCall(client: Client, service: string, method: string, req: Res, ha
 /** The key the lock or leadership is held by, printed as `get` prints it. */
 async function printKey(client: Client, key: Buffer): Promise<Res> {
   const res = await client.kv.Range!({ key });
-  checkFormat();
+  requireFormat(KV_FORMATS);
   output(printGet(res, { ...printOptions(), keysOnly: false, valueOnly: false }));
   return res;
 }
@@ -120,7 +120,7 @@ async function observe(name: string): Promise<void> {
   const lost = new Promise<void>((resolve) => {
     stream.on('data', (res: Res) => {
       try {
-        checkFormat();
+        requireFormat(KV_FORMATS);
         output(printGet({ header: res.header, kvs: [res.kv] }, { ...printOptions(), keysOnly: false, valueOnly: false }));
       } catch (err) {
         unprintable = err;

@@ -63,6 +63,9 @@ export function requireFormat(supported: string[]): string {
   return format;
 }
 
+/** The formats etcdctl prints KV responses in (and the key a lock or election is held by). */
+export const KV_FORMATS = ['simple', 'json', 'fields', 'protobuf'];
+
 /** etcdctl 3.4 crashes on a nil pointer in some printers (e.g. a header the server left out). */
 export function nilPointerPanic(): never {
   process.stderr.write('panic: runtime error: invalid memory address or nil pointer dereference\n');

@@ -1,6 +1,6 @@
 // The KV commands: put, get and del (defined once, for the command line and for txn lines), and txn.
 import type { Command } from 'commander';
-import { checkFormat, FeatureError, InputError, output, printOptions, program, UsageError, withClient } from './context.js';
+import { FeatureError, InputError, KV_FORMATS, output, printOptions, program, requireFormat, UsageError, withClient } from './context.js';
 import { printDelete, printGet, printPut, printTxn } from './printers.js';
 import { asRequestOp, CompareError, parseCompare, parseOps, readBlocks } from './txn.js';
 
@@ -82,7 +82,7 @@ export function kvCommands(parent: Command, sink: (op: KvOp) => Promise<void>): 
 /** put, get, del and txn on the command line. */
 export function registerKvCommands(): void {
   kvCommands(program, async (op) => {
-    checkFormat();
+    requireFormat(KV_FORMATS);
     const print = printOptions();
     if (op.kind === 'put') output(printPut(await withClient((c, t) => c.kv.Put!(op.req, { deadlineMs: t })), print));
     else if (op.kind === 'del') output(printDelete(await withClient((c, t) => c.kv.DeleteRange!(op.req, { deadlineMs: t })), print));
@@ -92,7 +92,7 @@ export function registerKvCommands(): void {
   program.command('txn').description('Txn processes all the requests in one transaction')
     .option('-i, --interactive', 'Input transaction in interactive mode')
     .action(async (o: Req) => {
-      checkFormat();
+      requireFormat(KV_FORMATS);
       const input = await new Promise<string>((resolve) => {
         let text = '';
         process.stdin.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve(text));

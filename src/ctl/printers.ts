@@ -98,13 +98,15 @@ export function fieldsKv(kv: Res, _hex: boolean, prefix = ''): string[] {
 
 export interface PrintOptions { format: string; hex: boolean }
 
-export function printPut(res: Res, o: PrintOptions): string {
+export function printPut(res: Res, o: PrintOptions): string | Buffer {
+  if (o.format === 'protobuf') return protobufBytes('etcdserverpb.PutResponse', res);
   if (o.format === 'json') return goJson(messageType('etcdserverpb.PutResponse'), res) + '\n';
   if (o.format === 'fields') return [...fieldsHeader(res.header ?? {}), ...(res.prev_kv ? fieldsKv(res.prev_kv, o.hex, 'Prev') : [])].join('\n') + '\n';
   return 'OK\n' + (res.prev_kv ? `${text(res.prev_kv.key, o.hex)}\n${text(res.prev_kv.value, o.hex)}\n` : '');
 }
 
-export function printGet(res: Res, o: PrintOptions & { keysOnly: boolean; valueOnly: boolean }): string {
+export function printGet(res: Res, o: PrintOptions & { keysOnly: boolean; valueOnly: boolean }): string | Buffer {
+  if (o.format === 'protobuf') return protobufBytes('etcdserverpb.RangeResponse', res);
   if (o.format === 'json') return goJson(messageType('etcdserverpb.RangeResponse'), res) + '\n';
   const kvs: Res[] = res.kvs ?? [];
   if (o.format === 'fields') {
@@ -117,7 +119,8 @@ export function printGet(res: Res, o: PrintOptions & { keysOnly: boolean; valueO
   }).join('');
 }
 
-export function printDelete(res: Res, o: PrintOptions): string {
+export function printDelete(res: Res, o: PrintOptions): string | Buffer {
+  if (o.format === 'protobuf') return protobufBytes('etcdserverpb.DeleteRangeResponse', res);
   if (o.format === 'json') return goJson(messageType('etcdserverpb.DeleteRangeResponse'), res) + '\n';
   if (o.format === 'fields') {
     return [...fieldsHeader(res.header ?? {}), `"Deleted" : ${res.deleted ?? 0}`, ...(res.prev_kvs ?? []).flatMap((kv: Res) => fieldsKv(kv, o.hex, 'Prev'))].join('\n') + '\n';
@@ -126,7 +129,8 @@ export function printDelete(res: Res, o: PrintOptions): string {
 }
 
 /** A txn's response: SUCCESS or FAILURE, then each request's own output. */
-export function printTxn(res: Res, ops: { kind: string; keysOnly?: boolean; valueOnly?: boolean }[], o: PrintOptions): string {
+export function printTxn(res: Res, ops: { kind: string; keysOnly?: boolean; valueOnly?: boolean }[], o: PrintOptions): string | Buffer {
+  if (o.format === 'protobuf') return protobufBytes('etcdserverpb.TxnResponse', res);
   if (o.format === 'json') {
     const plain = JSON.parse(goJson(messageType('etcdserverpb.TxnResponse'), { ...res, responses: [] }));
     const responses = (res.responses ?? []).map((r: Res) => ({ Response: goOneof(r) }));
