@@ -1,7 +1,7 @@
 // Auth, user and role commands, printed as etcdctl 3.4 prints them.
 import { authResponseType } from '../actors/mvcc/responses.js';
-import { checkFormat, FeatureError, firstWord, output, printOptions, program, readStdin, UsageError, withClient } from './context.js';
-import { fieldsHeader, goJson, goQuote } from './printers.js';
+import { FeatureError, firstWord, output, program, readStdin, requireFormat, UsageError, withClient } from './context.js';
+import { fieldsHeader, goJson, goQuote, protobufBytes } from './printers.js';
 import { messageType } from '../protocol/codec.js';
 import { prefixEnd } from '../protocol/prefix-end.js';
 import { Errors } from '../protocol/errors.js';
@@ -20,9 +20,9 @@ const authCall = (c: Client, method: string, req: Res, t: number) => c.service('
  * header and `fields` (undefined where etcdctl has no fields printer for it).
  */
 function print(method: string, res: Res, simple: string, fields?: string[]): void {
-  checkFormat();
-  const format = printOptions().format;
+  const format = requireFormat(['simple', 'json', 'fields', 'protobuf']);
   if (format === 'json') output(goJson(messageType(authResponseType(method)), res) + '\n');
+  else if (format === 'protobuf') output(protobufBytes(authResponseType(method), res));
   else if (format === 'fields') {
     if (!fields) throw new FeatureError('fields not supported as output format');
     output([...fieldsHeader(res.header ?? {}), ...fields].join('\n') + '\n');

@@ -1,21 +1,12 @@
-// Cluster and maintenance commands: compaction, member list and endpoint health, printed as
-// etcdctl does.
-import { checkFormat, globals, output, printOptions, program, UsageError, withClient, dial } from './context.js';
-import { goJson, goQuote } from './printers.js';
+// Cluster commands: compaction and the member commands (add, remove, update, promote, list),
+// printed as etcdctl 3.4 does.
+import type { Command } from 'commander';
+import { globals, nilPointerPanic, output, program, requireFormat, UsageError, withClient } from './context.js';
+import { fieldsHeader, goJson, goQuote, protobufBytes } from './printers.js';
+import { renderTable } from './table.js';
 import { messageType } from '../protocol/codec.js';
-import { Errors } from '../protocol/errors.js';
-import type { Client } from '../client/client.js';
 
 type Req = Record<string, any>;
-
-/** A duration as Go prints one: 950ns, 12.5µs, 4.549605ms, 1.2s. */
-export function goDuration(ns: number): string {
-  const trim = (x: number) => x.toFixed(6).replace(/\.?0+$/, '');
-  if (ns < 1e3) return `${Math.round(ns)}ns`;
-  if (ns < 1e6) return `${trim(ns / 1e3)}µs`;
-  if (ns < 1e9) return `${trim(ns / 1e6)}ms`;
-  return `${trim(ns / 1e9)}s`;
-}
 
 export function registerClusterCommands(): void {
   program.command('compaction').description('Compacts the event history in etcd')
@@ -29,60 +20,107 @@ export function registerClusterCommands(): void {
       output(`compacted revision ${revision}\n`);
     });
 
+  registerMemberCommands();
+}
+
+/** A member ID argument: hexadecimal, as etcdctl parses it. */
+function memberId(args: string[]): number {
+  if (args.length !== 1) throw new UsageError('member ID is not provided');
+  if (!/^[0-9a-fA-F]+$/.test(args[0]!)) throw new UsageError(`bad member ID arg (strconv.ParseUint: parsing ${JSON.stringify(args[0])}: invalid syntax), expecting ID in Hex`);
+  return parseInt(args[0]!, 16);
+}
+
+/** An ID as Go's %16x prints it: hexadecimal, padded with spaces to 16 columns. */
+const hex16 = (id: number | undefined) => Number(id ?? 0).toString(16).padStart(16, ' ');
+
+/** A membership change's answer: one line in the simple format, the response in json or protobuf. */
+function printMemberChange(type: string, res: Req, line: string): void {
+  const format = requireFormat(['simple', 'json', 'protobuf']);
+  if (format === 'json') output(goJson(messageType(`etcdserverpb.${type}`), res) + '\n');
+  else if (format === 'protobuf') output(protobufBytes(`etcdserverpb.${type}`, res));
+  else output(line);
+}
+
+const peerUrls = (text: string | undefined) => {
+  if (!text) throw new UsageError('member peer urls not provided');
+  return text.split(',');
+};
+
+function registerMemberCommands(): void {
   const member = program.command('member').description('Membership related commands');
+
+  member.command('add').description('Adds a member into the cluster')
+    .argument('[memberName]')
+    .option('--peer-urls <urls>', 'comma separated peer URLs for the new member.')
+    .option('--learner', 'indicates if the new member is raft learner')
+    .action(async (_name: string | undefined, o: Req, cmd: Command) => {
+      const args = cmd.args;
+      if (args.length < 1) throw new UsageError('member name not provided');
+      if (args.length > 1) {
+        const hints = args.filter((a) => a.toLowerCase().startsWith('http')).map((a) => `, did you mean --peer-urls=${a}`);
+        throw new UsageError(`too many arguments${hints.join('')}`);
+      }
+      const name = args[0]!;
+      const urls = peerUrls(o.peerUrls);
+      const res = await withClient((c, t) => c.cluster.MemberAdd!({ peerURLs: urls, isLearner: !!o.learner }, { deadlineMs: t }));
+      const added = Number(res.member?.ID ?? 0);
+      printMemberChange('MemberAddResponse', res, `Member ${hex16(added)} added to cluster ${hex16(res.header?.cluster_id)}\n`);
+      if (globals().writeOut !== 'simple') return;
+      // What the new member is to be started with, as etcdctl prints it.
+      const initial = (res.members ?? []).flatMap((m: Req) => (m.peerURLs ?? []).map((u: string) => `${Number(m.ID ?? 0) === added ? name : m.name ?? ''}=${u}`));
+      const q = (t: string) => goQuote(Buffer.from(t));
+      output(`\nETCD_NAME=${q(name)}\nETCD_INITIAL_CLUSTER=${q(initial.join(','))}\nETCD_INITIAL_ADVERTISE_PEER_URLS=${q(o.peerUrls)}\nETCD_INITIAL_CLUSTER_STATE="existing"\n`);
+    });
+
+  member.command('remove').description('Removes a member from the cluster')
+    .argument('[memberID]')
+    .action(async (_id: string | undefined, _o: Req, cmd: Command) => {
+      const id = memberId(cmd.args);
+      const res = await withClient((c, t) => c.cluster.MemberRemove!({ ID: id }, { deadlineMs: t }));
+      printMemberChange('MemberRemoveResponse', res, `Member ${hex16(id)} removed from cluster ${hex16(res.header?.cluster_id)}\n`);
+    });
+
+  member.command('update').description('Updates a member in the cluster')
+    .argument('[memberID]')
+    .option('--peer-urls <urls>', 'comma separated peer URLs for the updated member.')
+    .action(async (_id: string | undefined, o: Req, cmd: Command) => {
+      const id = memberId(cmd.args);
+      const urls = peerUrls(o.peerUrls);
+      const res = await withClient((c, t) => c.cluster.MemberUpdate!({ ID: id, peerURLs: urls }, { deadlineMs: t }));
+      printMemberChange('MemberUpdateResponse', res, `Member ${hex16(id)} updated in cluster ${hex16(res.header?.cluster_id)}\n`);
+    });
+
+  member.command('promote').description('Promotes a non-voting member in the cluster')
+    .argument('[memberID]')
+    .action(async (_id: string | undefined, _o: Req, cmd: Command) => {
+      const id = memberId(cmd.args);
+      const res = await withClient((c, t) => c.cluster.MemberPromote!({ ID: id }, { deadlineMs: t }));
+      // etcdctl 3.4 has a promote printer for the simple format only.
+      if (globals().writeOut !== 'simple') nilPointerPanic();
+      output(`Member ${hex16(id)} promoted in cluster ${hex16(res.header?.cluster_id)}\n`);
+    });
+
   member.command('list').description('Lists all members in the cluster')
     .action(async () => {
-      const format = printOptions().format;
-      if (format !== 'simple' && format !== 'json' && format !== 'fields') checkFormat();
       const res = await withClient((c, t) => c.cluster.MemberList!({}, { deadlineMs: t }));
+      const format = requireFormat(['simple', 'json', 'fields', 'table', 'protobuf']);
       const members: Req[] = res.members ?? [];
       if (format === 'json') return void output(goJson(messageType('etcdserverpb.MemberListResponse'), res) + '\n');
+      if (format === 'protobuf') return void output(protobufBytes('etcdserverpb.MemberListResponse', res));
       if (format === 'fields') {
-        const h = res.header ?? {};
-        const lines = [`"ClusterID" : ${h.cluster_id ?? 0}`, `"MemberID" : ${h.member_id ?? 0}`, `"Revision" : ${h.revision ?? 0}`, `"RaftTerm" : ${h.raft_term ?? 0}`];
+        const lines = fieldsHeader(res.header ?? {});
         for (const m of members) {
           lines.push(`"ID" : ${m.ID ?? 0}`, `"Name" : ${goQuote(Buffer.from(m.name ?? ''))}`);
           for (const u of m.peerURLs ?? []) lines.push(`"PeerURL" : ${goQuote(Buffer.from(u))}`);
           for (const u of m.clientURLs ?? []) lines.push(`"ClientURL" : ${goQuote(Buffer.from(u))}`);
-          lines.push(`"IsLearner" : ${!!m.isLearner}`);
+          lines.push(`"IsLearner" : ${!!m.isLearner}`, '');
         }
-        return void output(lines.join('\n') + '\n\n');
+        return void output(lines.join('\n') + '\n');
       }
-      output(members.map((m) => [
+      const rows = members.map((m) => [
         Number(m.ID ?? 0).toString(16), m.name ? 'started' : 'unstarted', m.name ?? '', (m.peerURLs ?? []).join(','), (m.clientURLs ?? []).join(','), String(!!m.isLearner),
-      ].join(', ') + '\n').join(''));
-    });
-
-  const endpoint = program.command('endpoint').description('Endpoint related commands');
-  endpoint.command('health').description('Checks the healthiness of endpoints specified in `--endpoints` flag')
-    .action(async () => {
-      const endpoints = globals().endpoints.split(',').map((e) => e.trim()).filter(Boolean);
-      // As etcd's: a linearizable read of the key "health" through each endpoint, in parallel.
-      const results = await Promise.all(endpoints.map(async (ep) => {
-        const started = process.hrtime.bigint();
-        let client: Client | undefined;
-        try {
-          client = await dial(ep);
-          await client.kv.Range!({ key: Buffer.from('health') }, { deadlineMs: 5000 });
-          return { endpoint: ep, health: true, took: goDuration(Number(process.hrtime.bigint() - started)) };
-        } catch (err) {
-          const e = err as { code?: number; details?: string };
-          // As etcdctl: a member that refuses the read for want of permission is answering, so healthy.
-          if (e.details === Errors.permissionDenied.message) return { endpoint: ep, health: true, took: goDuration(Number(process.hrtime.bigint() - started)) };
-          const error = e.code === 4 ? 'context deadline exceeded' : e.details ?? String(err);
-          return { endpoint: ep, health: false, took: goDuration(Number(process.hrtime.bigint() - started)), error };
-        } finally {
-          client?.close();
-        }
-      }));
-      if (printOptions().format === 'json') output(JSON.stringify(results) + '\n');
-      else {
-        // As etcdctl 3.4: the simple format reports every endpoint on standard error.
-        for (const r of results) {
-          if (r.health) process.stderr.write(`${r.endpoint} is healthy: successfully committed proposal: took = ${r.took}\n`);
-          else process.stderr.write(`${r.endpoint} is unhealthy: failed to commit proposal: ${r.error}\n`);
-        }
-      }
-      if (results.some((r) => !r.health)) throw new Error('unhealthy cluster');
+      ]);
+      if (format === 'table') output(renderTable(['ID', 'Status', 'Name', 'Peer Addrs', 'Client Addrs', 'Is Learner'], rows));
+      else output(rows.map((r) => r.join(', ') + '\n').join(''));
     });
 }

@@ -13,12 +13,15 @@ export const EXIT_ERROR = 1;
 export const EXIT_BAD_CONNECTION = 2;
 export const EXIT_INVALID_INPUT = 3;
 export const EXIT_BAD_FEATURE = 4;
+export const EXIT_INTERRUPTED = 5;
 export const EXIT_BAD_ARGS = 128;
 
 export class UsageError extends Error {}
 export class FeatureError extends Error {}
 export class InputError extends Error {}
 export class ConnectionError extends Error {}
+/** A stream the server ended (a canceled watch). */
+export class InterruptedError extends Error {}
 
 const env = (name: string) => process.env[`TSCTL_${name}`] ?? process.env[`ETCDCTL_${name}`];
 
@@ -34,7 +37,7 @@ export const program = new Command('tsctl')
   .addOption(new Option('--endpoints <list>', 'gRPC endpoints').default(env('ENDPOINTS') ?? '127.0.0.1:2379'))
   .addOption(new Option('--dial-timeout <duration>', 'dial timeout for client connections').default(env('DIAL_TIMEOUT') ?? '2s'))
   .addOption(new Option('--command-timeout <duration>', 'timeout for short running command (excluding dial timeout)').default(env('COMMAND_TIMEOUT') ?? '5s'))
-  .addOption(new Option('-w, --write-out <format>', 'set the output format (fields, json, simple)').default(env('WRITE_OUT') ?? 'simple'))
+  .addOption(new Option('-w, --write-out <format>', 'set the output format (fields, json, protobuf, simple, table)').default(env('WRITE_OUT') ?? 'simple'))
   .addOption(new Option('--hex', 'print byte strings as hex encoded strings').default(env('HEX') === 'true'))
   .addOption(new Option('--user <username[:password]>', 'username[:password] for authentication (prompt if password is not supplied)').default(env('USER')))
   .addOption(new Option('--password <password>', 'password for authentication (if this option is used, --user option shouldn\'t include password)').default(env('PASSWORD')))
@@ -50,26 +53,78 @@ export const program = new Command('tsctl')
 
 export const globals = (): Globals => program.opts<Globals>();
 
-/** The --endpoints list. */
+/** The --endpoints list as given (scheme and all). */
 export const endpointList = () => globals().endpoints.split(',').map((e) => e.trim()).filter(Boolean);
 
 /** The command timeout, in milliseconds. */
 export const commandTimeoutMs = () => parseDuration(globals().commandTimeout) ?? 5000;
 
+/** A client of one endpoint (host:port, http:// or https://) with the global TLS flags, not yet logged in. */
+function open(endpoint: string, channelOptions: grpc.ChannelOptions = {}): Client {
+  const { address, credentials: tls } = dialTarget(endpoint, globals());
+  return connect(address, channelOptions, tls);
+}
+
 let credentials: Promise<{ name: string; password: string } | undefined> | undefined;
 
-/** A client of one endpoint (host:port, http:// or https://) with the global TLS flags, logged in when --user is given (the password is asked for once). */
-export async function dial(endpoint: string, channelOptions: grpc.ChannelOptions = {}): Promise<Client> {
-  const { address, credentials: tls } = dialTarget(endpoint, globals());
-  const client = connect(address, channelOptions, tls);
-  const login = await (credentials ??= credentialsOf(globals()));
+/** Logs `client` in when --user is given (the password is asked for once); closes it on failure. */
+async function login(client: Client): Promise<Client> {
+  const given = await (credentials ??= credentialsOf(globals()));
   try {
-    if (login) await authenticate(client, login, commandTimeoutMs());
+    if (given) await authenticate(client, given, commandTimeoutMs());
     return client;
   } catch (err) {
     client.close();
     throw err;
   }
+}
+
+/** A client of one endpoint, with the global TLS flags, logged in when --user is given. */
+export const dial = (endpoint: string, channelOptions: grpc.ChannelOptions = {}): Promise<Client> => login(open(endpoint, channelOptions));
+
+/**
+ * A client on the first endpoint that accepts a connection within the dial timeout, for the
+ * long-running commands (watch, lock, elect, make-mirror) that hold one connection throughout.
+ */
+export async function connectFirst(endpoints = endpointList()): Promise<Client> {
+  const dialMs = parseDuration(globals().dialTimeout) ?? 2000;
+  for (const endpoint of endpoints) {
+    const client = open(endpoint);
+    const ready = await new Promise<boolean>((resolve) => client.raw('etcdserverpb.KV').waitForReady(Date.now() + dialMs, (err) => resolve(!err)));
+    if (ready) return login(client);
+    client.close();
+  }
+  throw new ConnectionError('context deadline exceeded');
+}
+
+/** An error's text as etcdctl prints it: etcd's own errors by their text, other gRPC errors as Go prints a status, the client's own as Go's context errors. */
+export function errorText(err: unknown): string {
+  const e = err as { code?: number; details?: string; message?: string };
+  // etcd's client waits out the deadline for an endpoint it cannot reach.
+  if (e.code === grpc.status.DEADLINE_EXCEEDED || e.code === grpc.status.UNAVAILABLE) return 'context deadline exceeded';
+  if (e.code === grpc.status.CANCELLED) return 'context canceled';
+  if (typeof e.code === 'number' && e.details !== undefined && !e.details.startsWith('etcdserver: ')) return goStatusText(e.code, e.details);
+  return e.details ?? e.message ?? String(err);
+}
+
+/**
+ * Where etcdctl's printer for a command has no such format it stops with exit 4 (once the
+ * request is made); `supported` lists those it has.
+ */
+export function requireFormat(supported: string[]): string {
+  const format = globals().writeOut;
+  if (!['simple', 'json', 'fields', 'table', 'protobuf'].includes(format)) throw new UsageError(`unknown output format ${format}`);
+  if (!supported.includes(format)) throw new FeatureError(`${format} not supported as output format`);
+  return format;
+}
+
+/** The formats etcdctl prints KV responses in (and the key a lock or election is held by). */
+export const KV_FORMATS = ['simple', 'json', 'fields', 'protobuf'];
+
+/** etcdctl 3.4 crashes on a nil pointer in some printers (e.g. a header the server left out). */
+export function nilPointerPanic(): never {
+  process.stderr.write('panic: runtime error: invalid memory address or nil pointer dereference\n');
+  process.exit(2);
 }
 
 /** Runs `call` against the endpoints in order, moving on when one cannot be reached. */
@@ -102,9 +157,9 @@ async function credentialsOf(g: Globals): Promise<{ name: string; password: stri
 }
 
 /** Logs the client in; as etcdctl, a refused login is a failure to connect, and a server without auth is used as is. */
-async function authenticate(client: Client, credentials: { name: string; password: string }, timeout: number): Promise<void> {
+async function authenticate(client: Client, given: { name: string; password: string }, timeout: number): Promise<void> {
   try {
-    const { token } = await client.service('etcdserverpb.Auth').Authenticate!(credentials, { deadlineMs: timeout });
+    const { token } = await client.service('etcdserverpb.Auth').Authenticate!(given, { deadlineMs: timeout });
     client.setToken(token);
   } catch (err) {
     const e = err as grpc.ServiceError;
@@ -112,13 +167,6 @@ async function authenticate(client: Client, credentials: { name: string; passwor
     if (e.details === Errors.authNotEnabled.message) return;
     throw new ConnectionError(errorText(err));
   }
-}
-
-/** An error as etcdctl prints it: etcd's own errors by their text, other gRPC errors as Go prints a status. */
-export function errorText(err: unknown): string {
-  const e = err as { code?: unknown; message: string; details?: string };
-  if (typeof e.code === 'number' && e.details !== undefined && !e.details.startsWith('etcdserver: ')) return goStatusText(e.code, e.details);
-  return e.details ?? e.message;
 }
 
 /** All of standard input. */
@@ -132,10 +180,10 @@ export function readStdin(): Promise<string> {
 /** The first whitespace-separated word, as Go's fmt.Scanf("%s") reads one. */
 export const firstWord = (text: string) => text.trim().split(/\s+/)[0] ?? '';
 
-export const output = (s: string) => process.stdout.write(s);
+export const output = (s: string | Uint8Array) => process.stdout.write(s);
 export const printOptions = () => ({ format: globals().writeOut, hex: globals().hex });
 
-/** The KV commands print simple, json or fields; etcdctl refuses a table for them. */
+/** Commands printed only in simple, json or fields (the lease commands); etcdctl refuses a table for them. */
 export function checkFormat(): void {
   const format = globals().writeOut;
   if (format === 'table') throw new FeatureError('table not supported as output format');

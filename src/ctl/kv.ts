@@ -1,7 +1,7 @@
 // The KV commands: put, get and del (defined once, for the command line and for txn lines), and txn.
 import { prefixEnd } from '../protocol/prefix-end.js';
 import type { Command } from 'commander';
-import { checkFormat, FeatureError, InputError, output, printOptions, program, readStdin, UsageError, withClient } from './context.js';
+import { FeatureError, InputError, KV_FORMATS, output, printOptions, program, readStdin, requireFormat, UsageError, withClient } from './context.js';
 import { printDelete, printGet, printPut, printTxn } from './printers.js';
 import { asRequestOp, CompareError, parseCompare, parseOps, readBlocks } from './txn.js';
 
@@ -11,7 +11,7 @@ type Req = Record<string, any>;
  * The key and range end etcdctl sends for its arguments: --prefix and --from-key derive the
  * end, and with an empty key both mean every key (from \x00), as etcd's client does.
  */
-function keyRange(key: string, end: string | undefined, o: { prefix?: boolean; fromKey?: boolean }): { key: Buffer; range_end?: Buffer } {
+export function keyRange(key: string, end: string | undefined, o: { prefix?: boolean; fromKey?: boolean }): { key: Buffer; range_end?: Buffer } {
   const k = Buffer.from(key);
   if ((o.prefix || o.fromKey) && !k.length) return { key: Buffer.of(0), range_end: Buffer.of(0) };
   if (o.prefix) return { key: k, range_end: prefixEnd(k) };
@@ -80,7 +80,7 @@ export function kvCommands(parent: Command, sink: (op: KvOp) => Promise<void>): 
 /** put, get, del and txn on the command line. */
 export function registerKvCommands(): void {
   kvCommands(program, async (op) => {
-    checkFormat();
+    requireFormat(KV_FORMATS);
     const print = printOptions();
     if (op.kind === 'put') output(printPut(await withClient((c, t) => c.kv.Put!(op.req, { deadlineMs: t })), print));
     else if (op.kind === 'del') output(printDelete(await withClient((c, t) => c.kv.DeleteRange!(op.req, { deadlineMs: t })), print));
@@ -90,7 +90,7 @@ export function registerKvCommands(): void {
   program.command('txn').description('Txn processes all the requests in one transaction')
     .option('-i, --interactive', 'Input transaction in interactive mode')
     .action(async (o: Req) => {
-      checkFormat();
+      requireFormat(KV_FORMATS);
       const input = await readStdin();
       const [compares, success, failure] = readBlocks(input, !!o.interactive, output);
       let compare: Req[];

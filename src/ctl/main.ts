@@ -2,10 +2,14 @@
 // output as etcdctl 3.4, on the shipped protos. Endpoints are tried in order: one that cannot
 // be reached does not fail a command.
 import { SERVER_VERSION, KVD_VERSION } from '../server/version.js';
-import { ConnectionError, errorText, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_BAD_FEATURE, EXIT_ERROR, EXIT_INVALID_INPUT, FeatureError, InputError, output, program, UsageError } from './context.js';
+import { ConnectionError, errorText, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_BAD_FEATURE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, FeatureError, InputError, InterruptedError, output, program, UsageError } from './context.js';
 import { registerKvCommands } from './kv.js';
 import { registerLeaseCommands } from './lease.js';
 import { registerClusterCommands } from './cluster.js';
+import { registerMaintenanceCommands } from './maintenance.js';
+import { registerWatchCommand } from './watch.js';
+import { registerConcurrencyCommands } from './concurrency.js';
+import { registerMirrorCommand } from './mirror.js';
 import { registerAuthCommands } from './auth.js';
 import { registerSnapshotCommands } from './snapshot.js';
 import { registerCheckCommands } from './check.js';
@@ -13,6 +17,10 @@ import { registerCheckCommands } from './check.js';
 registerKvCommands();
 registerLeaseCommands();
 registerClusterCommands();
+registerMaintenanceCommands();
+registerWatchCommand();
+registerConcurrencyCommands();
+registerMirrorCommand();
 registerAuthCommands();
 registerSnapshotCommands();
 registerCheckCommands();
@@ -30,7 +38,7 @@ async function main(): Promise<void> {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) process.exit(EXIT_BAD_ARGS);
     process.stderr.write(`Error: ${errorText(err)}\n`);
-    process.exit(err instanceof UsageError ? EXIT_BAD_ARGS : err instanceof FeatureError ? EXIT_BAD_FEATURE : err instanceof InputError ? EXIT_INVALID_INPUT : err instanceof ConnectionError ? EXIT_BAD_CONNECTION : EXIT_ERROR);
+    process.exit(err instanceof UsageError ? EXIT_BAD_ARGS : err instanceof FeatureError ? EXIT_BAD_FEATURE : err instanceof InputError ? EXIT_INVALID_INPUT : err instanceof ConnectionError ? EXIT_BAD_CONNECTION : err instanceof InterruptedError ? EXIT_INTERRUPTED : EXIT_ERROR);
   }
 }
 

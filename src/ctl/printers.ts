@@ -27,10 +27,35 @@ function goValue(type: protobuf.Type, value: Res): Res {
   return out;
 }
 
+/**
+ * A response as etcdctl's protobuf format writes it: the message re-encoded as Go encodes it,
+ * proto3 zero values left out.
+ */
+export const protobufBytes = (type: string, value: Res) => {
+  const t = messageType(type);
+  return Buffer.from(t.encode(withoutZeros(t, value)).finish());
+};
+
+function withoutZeros(type: protobuf.Type, value: Res): Res {
+  const out: Res = {};
+  for (const field of type.fieldsArray) {
+    const v = value[field.name];
+    if (v === undefined || v === null) continue;
+    field.resolve();
+    const sub = field.resolvedType && 'fieldsArray' in field.resolvedType ? (field.resolvedType as protobuf.Type) : undefined;
+    if (field.repeated) {
+      if (v.length) out[field.name] = sub ? v.map((x: Res) => withoutZeros(sub, x)) : v;
+    } else if (sub) out[field.name] = withoutZeros(sub, v);
+    else if (v !== 0 && v !== false && v !== '' && !(v instanceof Uint8Array && !v.length)) out[field.name] = v;
+  }
+  return out;
+}
+
 /** Text of a key or value: as is, or with --hex every byte as \xNN. */
 export const text = (b: Uint8Array | undefined, hex: boolean) =>
   hex ? [...(b ?? [])].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('') : Buffer.from(b ?? []).toString();
 
+/** A response header in the fields format. */
 export const fieldsHeader = (h: Res) => [`"ClusterID" : ${h.cluster_id ?? 0}`, `"MemberID" : ${h.member_id ?? 0}`, `"Revision" : ${h.revision ?? 0}`, `"RaftTerm" : ${h.raft_term ?? 0}`];
 
 const NAMED: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 34: '\\"', 92: '\\\\' };
@@ -64,8 +89,8 @@ export function goQuote(bytes: Uint8Array | undefined): string {
   return out + '"';
 }
 
-// The fields format quotes keys and values as Go does, --hex or not.
-function fieldsKv(kv: Res, _hex: boolean, prefix = ''): string[] {
+/** A key-value's lines in the fields format, which quotes keys and values as Go does, --hex or not. */
+export function fieldsKv(kv: Res, _hex: boolean, prefix = ''): string[] {
   const q = goQuote;
   return [`"${prefix}Key" : ${q(kv.key)}`, `"${prefix}CreateRevision" : ${kv.create_revision ?? 0}`, `"${prefix}ModRevision" : ${kv.mod_revision ?? 0}`,
     `"${prefix}Version" : ${kv.version ?? 0}`, `"${prefix}Value" : ${q(kv.value)}`, `"${prefix}Lease" : ${kv.lease ?? 0}`];
@@ -73,13 +98,15 @@ function fieldsKv(kv: Res, _hex: boolean, prefix = ''): string[] {
 
 export interface PrintOptions { format: string; hex: boolean }
 
-export function printPut(res: Res, o: PrintOptions): string {
+export function printPut(res: Res, o: PrintOptions): string | Buffer {
+  if (o.format === 'protobuf') return protobufBytes('etcdserverpb.PutResponse', res);
   if (o.format === 'json') return goJson(messageType('etcdserverpb.PutResponse'), res) + '\n';
   if (o.format === 'fields') return [...fieldsHeader(res.header ?? {}), ...(res.prev_kv ? fieldsKv(res.prev_kv, o.hex, 'Prev') : [])].join('\n') + '\n';
   return 'OK\n' + (res.prev_kv ? `${text(res.prev_kv.key, o.hex)}\n${text(res.prev_kv.value, o.hex)}\n` : '');
 }
 
-export function printGet(res: Res, o: PrintOptions & { keysOnly: boolean; valueOnly: boolean }): string {
+export function printGet(res: Res, o: PrintOptions & { keysOnly: boolean; valueOnly: boolean }): string | Buffer {
+  if (o.format === 'protobuf') return protobufBytes('etcdserverpb.RangeResponse', res);
   if (o.format === 'json') return goJson(messageType('etcdserverpb.RangeResponse'), res) + '\n';
   const kvs: Res[] = res.kvs ?? [];
   if (o.format === 'fields') {
@@ -92,7 +119,8 @@ export function printGet(res: Res, o: PrintOptions & { keysOnly: boolean; valueO
   }).join('');
 }
 
-export function printDelete(res: Res, o: PrintOptions): string {
+export function printDelete(res: Res, o: PrintOptions): string | Buffer {
+  if (o.format === 'protobuf') return protobufBytes('etcdserverpb.DeleteRangeResponse', res);
   if (o.format === 'json') return goJson(messageType('etcdserverpb.DeleteRangeResponse'), res) + '\n';
   if (o.format === 'fields') {
     return [...fieldsHeader(res.header ?? {}), `"Deleted" : ${res.deleted ?? 0}`, ...(res.prev_kvs ?? []).flatMap((kv: Res) => fieldsKv(kv, o.hex, 'Prev'))].join('\n') + '\n';
@@ -101,7 +129,8 @@ export function printDelete(res: Res, o: PrintOptions): string {
 }
 
 /** A txn's response: SUCCESS or FAILURE, then each request's own output. */
-export function printTxn(res: Res, ops: { kind: string; keysOnly?: boolean; valueOnly?: boolean }[], o: PrintOptions): string {
+export function printTxn(res: Res, ops: { kind: string; keysOnly?: boolean; valueOnly?: boolean }[], o: PrintOptions): string | Buffer {
+  if (o.format === 'protobuf') return protobufBytes('etcdserverpb.TxnResponse', res);
   if (o.format === 'json') {
     const plain = JSON.parse(goJson(messageType('etcdserverpb.TxnResponse'), { ...res, responses: [] }));
     const responses = (res.responses ?? []).map((r: Res) => ({ Response: goOneof(r) }));
@@ -129,3 +158,31 @@ function goOneof(r: Res): Res {
 
 /** A lease ID as etcdctl prints it: 16 hexadecimal digits. */
 export const leaseId = (id: number | string | undefined) => Number(id ?? 0).toString(16).padStart(16, '0');
+
+const EVENT_TYPES = ['PUT', 'DELETE'];
+export const eventType = (e: Res) => EVENT_TYPES[e.type ?? 0] ?? String(e.type);
+
+/**
+ * A watch response as etcdctl prints it: json is etcd's client-side response struct (Go field
+ * names, the header and events as in the protos), protobuf the WatchResponse without its ID.
+ */
+export function printWatch(res: Res, o: PrintOptions): string | Buffer {
+  const events: Res[] = res.events ?? [];
+  if (o.format === 'json') {
+    const header = JSON.parse(goJson(messageType('etcdserverpb.ResponseHeader'), res.header ?? {}));
+    const eventMessage = messageType('mvccpb.Event');
+    // etcd's client always hands over a slice of events: empty, it is [] rather than null.
+    const goEvents = events.map((e) => JSON.parse(goJson(eventMessage, e)));
+    return JSON.stringify({ Header: header, Events: goEvents, CompactRevision: Number(res.compact_revision ?? 0), Canceled: !!res.canceled, Created: !!res.created }) + '\n';
+  }
+  if (o.format === 'protobuf') {
+    const { header, compact_revision, canceled, created } = res;
+    return protobufBytes('etcdserverpb.WatchResponse', { header, events, compact_revision, canceled, created });
+  }
+  if (o.format === 'fields') {
+    return [...fieldsHeader(res.header ?? {}), ...events.flatMap((e) => [`"Type" : ${eventType(e)}`, ...(e.prev_kv ? fieldsKv(e.prev_kv, o.hex, 'Prev') : []), ...fieldsKv(e.kv ?? {}, o.hex)])]
+      .map((l) => l + '\n').join('');
+  }
+  const kv = (x: Res) => `${text(x.key, o.hex)}\n${text(x.value, o.hex)}\n`;
+  return events.map((e) => `${eventType(e)}\n${e.prev_kv ? kv(e.prev_kv) : ''}${kv(e.kv ?? {})}`).join('');
+}

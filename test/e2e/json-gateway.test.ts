@@ -82,6 +82,57 @@ test('the JSON gateway answers as etcd\'s', async () => {
   assert.deepEqual(kvd, etcd);
 });
 
+/** Auth through the gateway: users, roles and enable at /v3/auth/*, then requests with the token in the Authorization header. */
+async function authFlow(kind: ServerKind): Promise<string[]> {
+  const server = await startServer({ kind });
+  try {
+    const out: string[] = [];
+    const call = async (path: string, body: unknown, token?: string) => {
+      const [host, port] = server.endpoint.split(':');
+      const text = await new Promise<string>((resolve, reject) => {
+        const req = http.request({ host, port, path, method: 'POST', headers: token ? { Authorization: token } : {} }, (res) => {
+          let t = '';
+          res.on('data', (d) => (t += d));
+          res.on('end', () => resolve(`${res.statusCode} ${t.trim()}`));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(body));
+      });
+      out.push(`${path} → ${text.replace(ID_FIELDS, '"$1":<n>').replace(/"token":"[^"]+"/, '"token":<token>')}`);
+      return text;
+    };
+    await call('/v3/auth/user/add', { name: 'root', password: 'rootpw' });
+    await call('/v3/auth/user/grant', { user: 'root', role: 'root' });
+    await call('/v3/auth/role/add', { name: 'app' });
+    await call('/v3/auth/role/grant', { name: 'app', perm: { permType: 'READWRITE', key: b64('app/'), range_end: b64('app0') } });
+    await call('/v3/auth/user/add', { name: 'alice', password: 'alicepw' });
+    await call('/v3/auth/user/grant', { user: 'alice', role: 'app' });
+    await call('/v3/auth/enable', {});
+    await call('/v3/kv/put', { key: b64('app/x'), value: b64('1') });
+    await call('/v3/auth/authenticate', { name: 'alice', password: 'wrong' });
+    const login = await call('/v3/auth/authenticate', { name: 'alice', password: 'alicepw' });
+    const token = JSON.parse(login.slice(login.indexOf(' ') + 1)).token as string;
+    await call('/v3/kv/put', { key: b64('app/x'), value: b64('1') }, token);
+    await call('/v3/kv/range', { key: b64('app/x') }, token);
+    await call('/v3/kv/put', { key: b64('other'), value: b64('1') }, token);
+    await call('/v3/auth/user/list', {}, token);
+    await call('/v3/kv/range', { key: b64('app/x') }, 'not-a-token');
+    await call('/v3/auth/role/get', { role: 'app' }, token);
+    const root = JSON.parse((await call('/v3/auth/authenticate', { name: 'root', password: 'rootpw' })).replace(/^\d+ /, '')).token as string;
+    await call('/v3/auth/user/get', { name: 'alice' }, root);
+    await call('/v3/auth/disable', {}, root);
+    return out;
+  } finally {
+    await server.stop();
+  }
+}
+
+test('the JSON gateway\'s auth calls, and tokens in the Authorization header, answer as etcd\'s', async () => {
+  const [etcd, kvd] = [await authFlow('etcd'), await authFlow('kvd')];
+  assert.match(etcd.find((l) => l.includes('/v3/kv/range') && l.includes('"kvs"'))!, /"value":"MQ=="/);
+  assert.deepEqual(kvd, etcd);
+});
+
 test("Debian's python3-etcd3gw works against kvd: put, get, prefix, delete, lease, watch", async () => {
   const server = await startServer({ kind: 'kvd' });
   try {

@@ -12,7 +12,7 @@ const WATCH_READY_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Until its output has not changed for a while (bounded). */
-async function settled(ctl: RunningCtl): Promise<void> {
+export async function settled(ctl: RunningCtl): Promise<void> {
   for (let quiet = 0, last = '', waited = 0; quiet < 3 && waited < 50; waited++) {
     await sleep(200);
     quiet = ctl.stdout() === last ? quiet + 1 : 0;
