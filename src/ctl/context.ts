@@ -26,7 +26,7 @@ export class InterruptedError extends Error {}
 const env = (name: string) => process.env[`TSCTL_${name}`] ?? process.env[`ETCDCTL_${name}`];
 
 interface Globals {
-  endpoints: string; dialTimeout: string; commandTimeout: string; writeOut: string; hex: boolean;
+  endpoints: string; dialTimeout: string; commandTimeout: string; keepaliveTime: string; keepaliveTimeout: string; writeOut: string; hex: boolean;
   cacert?: string; cert?: string; key?: string; insecureSkipTlsVerify: boolean; insecureTransport: boolean; user?: string; password?: string;
 }
 
@@ -37,6 +37,8 @@ export const program = new Command('tsctl')
   .addOption(new Option('--endpoints <list>', 'gRPC endpoints').default(env('ENDPOINTS') ?? '127.0.0.1:2379'))
   .addOption(new Option('--dial-timeout <duration>', 'dial timeout for client connections').default(env('DIAL_TIMEOUT') ?? '2s'))
   .addOption(new Option('--command-timeout <duration>', 'timeout for short running command (excluding dial timeout)').default(env('COMMAND_TIMEOUT') ?? '5s'))
+  .addOption(new Option('--keepalive-time <duration>', 'keepalive time for client connections').default(env('KEEPALIVE_TIME') ?? '2s'))
+  .addOption(new Option('--keepalive-timeout <duration>', 'keepalive timeout for client connections').default(env('KEEPALIVE_TIMEOUT') ?? '6s'))
   .addOption(new Option('-w, --write-out <format>', 'set the output format (fields, json, protobuf, simple, table)').default(env('WRITE_OUT') ?? 'simple'))
   .addOption(new Option('--hex', 'print byte strings as hex encoded strings').default(env('HEX') === 'true'))
   .addOption(new Option('--user <username[:password]>', 'username[:password] for authentication (prompt if password is not supplied)').default(env('USER')))
@@ -59,10 +61,18 @@ export const endpointList = () => globals().endpoints.split(',').map((e) => e.tr
 /** The command timeout, in milliseconds. */
 export const commandTimeoutMs = () => parseDuration(globals().commandTimeout) ?? 5000;
 
-/** A client of one endpoint (host:port, http:// or https://) with the global TLS flags, not yet logged in. */
+/** gRPC's client keepalive never pings more often than every 10 s, whatever is asked (as etcdctl's gRPC). */
+const MIN_KEEPALIVE_MS = 10_000;
+
+/** A client of one endpoint (host:port, http:// or https://) with the global TLS and keepalive flags, not yet logged in. */
 function open(endpoint: string, channelOptions: grpc.ChannelOptions = {}): Client {
-  const { address, credentials: tls } = dialTarget(endpoint, globals());
-  return connect(address, channelOptions, tls);
+  const g = globals();
+  const { address, credentials: tls } = dialTarget(endpoint, g);
+  const keepalive = {
+    'grpc.keepalive_time_ms': Math.max(MIN_KEEPALIVE_MS, parseDuration(g.keepaliveTime) ?? 2000),
+    'grpc.keepalive_timeout_ms': parseDuration(g.keepaliveTimeout) ?? 6000,
+  };
+  return connect(address, { ...keepalive, ...channelOptions }, tls);
 }
 
 let credentials: Promise<{ name: string; password: string } | undefined> | undefined;

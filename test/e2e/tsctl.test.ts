@@ -63,8 +63,10 @@ test('tsctl moves past an endpoint that cannot be reached, and reads ETCDCTL_*/T
     assert.equal(put.code, 0, put.stderr);
     assert.equal(put.stdout, 'OK\n');
     const viaEnv = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [TSCTL, 'get', 'fo', '--print-value-only'], { env: { ...process.env, TSCTL_ENDPOINTS: server.endpoint } }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
+      execFile(process.execPath, [TSCTL, 'get', 'fo', '--print-value-only'], { env: { ...process.env, TSCTL_ENDPOINTS: server.endpoint, ETCDCTL_KEEPALIVE_TIME: '3s' } }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
     assert.equal(viaEnv, 'ok\n');
+    const keepalive = await etcdctl(server.endpoint, ['--keepalive-time=30s', '--keepalive-timeout=10s', 'get', 'fo', '--print-value-only'], { tool: 'tsctl' });
+    assert.equal(keepalive.stdout, 'ok\n', keepalive.stderr);
   } finally {
     await server.stop();
   }
