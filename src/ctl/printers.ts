@@ -8,23 +8,7 @@ type Res = Record<string, any>;
 
 /** A response as Go's encoding/json writes etcd's structs: proto field order, omitempty. */
 export function goJson(type: protobuf.Type, value: Res): string {
-  return JSON.stringify(goValue(type, value));
-}
-
-function goValue(type: protobuf.Type, value: Res): Res {
-  const out: Res = {};
-  for (const field of type.fieldsArray) {
-    const v = value[field.name];
-    if (v === undefined || v === null) continue;
-    field.resolve();
-    const sub = field.resolvedType && 'fieldsArray' in field.resolvedType ? (field.resolvedType as protobuf.Type) : undefined;
-    const one = (x: any) => (sub ? goValue(sub, x) : Buffer.isBuffer(x) || x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x);
-    if (field.repeated) {
-      if (v.length) out[field.name] = v.map(one);
-    } else if (sub) out[field.name] = one(v);
-    else if (v !== 0 && v !== false && v !== '' && !(v instanceof Uint8Array && !v.length)) out[field.name] = one(v);
-  }
-  return out;
+  return JSON.stringify(omitZeros(type, value, (x) => (Buffer.isBuffer(x) || x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x)));
 }
 
 /**
@@ -33,20 +17,22 @@ function goValue(type: protobuf.Type, value: Res): Res {
  */
 export const protobufBytes = (type: string, value: Res) => {
   const t = messageType(type);
-  return Buffer.from(t.encode(withoutZeros(t, value)).finish());
+  return Buffer.from(t.encode(omitZeros(t, value, (x) => x)).finish());
 };
 
-function withoutZeros(type: protobuf.Type, value: Res): Res {
+/** The message's fields in proto order without proto3 zero values, each scalar as `leaf` makes it. */
+function omitZeros(type: protobuf.Type, value: Res, leaf: (x: any) => any): Res {
   const out: Res = {};
   for (const field of type.fieldsArray) {
     const v = value[field.name];
     if (v === undefined || v === null) continue;
     field.resolve();
     const sub = field.resolvedType && 'fieldsArray' in field.resolvedType ? (field.resolvedType as protobuf.Type) : undefined;
+    const one = (x: any) => (sub ? omitZeros(sub, x, leaf) : leaf(x));
     if (field.repeated) {
-      if (v.length) out[field.name] = sub ? v.map((x: Res) => withoutZeros(sub, x)) : v;
-    } else if (sub) out[field.name] = withoutZeros(sub, v);
-    else if (v !== 0 && v !== false && v !== '' && !(v instanceof Uint8Array && !v.length)) out[field.name] = v;
+      if (v.length) out[field.name] = v.map(one);
+    } else if (sub) out[field.name] = one(v);
+    else if (v !== 0 && v !== false && v !== '' && !(v instanceof Uint8Array && !v.length)) out[field.name] = one(v);
   }
   return out;
 }
