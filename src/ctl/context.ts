@@ -51,7 +51,8 @@ export const program = new Command('tsctl')
   .addOption(new Option('--insecure-transport [bool]', 'disable transport security for client connections')
     .default(env('INSECURE_TRANSPORT') === undefined || flagValue(env('INSECURE_TRANSPORT'))).argParser(flagValue))
   .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // An unknown flag is reported as etcdctl reports it (see main.ts), not in the parser's words.
+  .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => (s.includes('unknown option') ? undefined : write(s)) });
 
 export const globals = (): Globals => program.opts<Globals>();
 

@@ -36,6 +36,11 @@ async function main(): Promise<void> {
   } catch (err) {
     const e = err as { code?: unknown; message: string; details?: string };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
+    if (e.code === 'commander.unknownOption') {
+      // As etcdctl (its usage text aside): the flag named, exit 1.
+      process.stderr.write(`Error: unknown flag: ${/'([^']+)'/.exec(e.message)?.[1] ?? ''}\n`);
+      process.exit(EXIT_ERROR);
+    }
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) process.exit(EXIT_BAD_ARGS);
     process.stderr.write(`Error: ${errorText(err)}\n`);
     process.exit(err instanceof UsageError ? EXIT_BAD_ARGS : err instanceof FeatureError ? EXIT_BAD_FEATURE : err instanceof InputError ? EXIT_INVALID_INPUT : err instanceof ConnectionError ? EXIT_BAD_CONNECTION : err instanceof InterruptedError ? EXIT_INTERRUPTED : EXIT_ERROR);

@@ -67,6 +67,10 @@ test('tsctl moves past an endpoint that cannot be reached, and reads ETCDCTL_*/T
     assert.equal(viaEnv, 'ok\n');
     const keepalive = await etcdctl(server.endpoint, ['--keepalive-time=30s', '--keepalive-timeout=10s', 'get', 'fo', '--print-value-only'], { tool: 'tsctl' });
     assert.equal(keepalive.stdout, 'ok\n', keepalive.stderr);
+    // An unknown flag: etcdctl's error line and exit code (etcdctl then prints its usage text).
+    const [ctl, ts] = [await etcdctl(server.endpoint, ['get', 'fo', '--foo']), await etcdctl(server.endpoint, ['get', 'fo', '--foo'], { tool: 'tsctl' })];
+    assert.equal(ts.code, ctl.code);
+    assert.equal(ts.stderr.split('\n')[0], ctl.stderr.split('\n')[0]);
   } finally {
     await server.stop();
   }
