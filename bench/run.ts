@@ -102,7 +102,7 @@ for (const w of workloads) {
   }
 }
 if (perfLoads.length) {
-  lines.push('', '`etcdctl check perf` (medians; PASS counts the rounds that passed):', '', '| load | kvd writes/s | kvd slowest ms | kvd PASS | etcd writes/s | etcd slowest ms | etcd PASS | kvd/etcd |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('', `\`${values['check-perf-tool'] === 'tsctl' ? 'tsctl' : 'etcdctl'} check perf\` (medians; PASS counts the rounds that passed):`, '', '| load | kvd writes/s | kvd slowest ms | kvd PASS | etcd writes/s | etcd slowest ms | etcd PASS | kvd/etcd |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const load of perfLoads) {
     const p = (kind: string, f: (r: PerfResult) => number) => {
       const rs = perf.get(`${kind}|${load}`);
