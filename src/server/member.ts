@@ -19,7 +19,7 @@ import { NOSPACE, type AlarmMember, type WriteOp } from '../actors/mvcc/store.js
 import rangeTask, { closeReaders, type RangeTask, type RangeTaskResult } from '../actors/reader/task.js';
 import { EtcdError, Errors } from '../protocol/errors.js';
 import { StatusBoard } from './status-board.js';
-import { SharedHistogram } from './shared-histogram.js';
+import { SharedHistogram, SharedHistograms } from './shared-histogram.js';
 import { Leases } from './leases.js';
 import { memberIdOf, resolveIdentity } from './identity.js';
 import { fetchMembers } from '../actors/raft/transport.js';
@@ -56,7 +56,7 @@ export class Member {
   readonly walFsync = new SharedHistogram();
   readonly backendCommit = new SharedHistogram();
   /** Heartbeat round trips from the leader to each follower (raft actor). */
-  readonly peerRoundTrips = new SharedHistogram();
+  readonly peerRoundTrips = new SharedHistograms();
   /** Proposals that failed (refused for want of a leader, timed out). */
   failedProposals = 0;
   /** The cluster's active alarms (replicated: every member applies them). */

@@ -62,10 +62,11 @@ export class Metrics {
       failed.inc(member.failedProposals - failedSeen);
       failedSeen = member.failedProposals;
     }, 100).unref();
-    this.histogram('etcd_disk_wal_fsync_duration_seconds', 'The latency distributions of fsync called by WAL.', member.walFsync);
-    this.histogram('etcd_disk_backend_commit_duration_seconds', 'The latency distributions of commit called by backend.', member.backendCommit);
-    // etcd labels this by peer; kvd reports the leader's heartbeat round trips to all followers together.
-    this.histogram('etcd_network_peer_round_trip_time_seconds', 'Round-Trip-Time histogram between peers.', member.peerRoundTrips);
+    this.histogram('etcd_disk_wal_fsync_duration_seconds', 'The latency distributions of fsync called by WAL.', () => [{ labels: {}, histogram: member.walFsync.read() }]);
+    this.histogram('etcd_disk_backend_commit_duration_seconds', 'The latency distributions of commit called by backend.', () => [{ labels: {}, histogram: member.backendCommit.read() }]);
+    // As etcd's, by peer ("To", the member ID in hex): the leader's heartbeat round trips to each follower.
+    this.histogram('etcd_network_peer_round_trip_time_seconds', 'Round-Trip-Time histogram between peers.', () =>
+      member.peerRoundTrips.read().map(({ key, histogram }) => ({ labels: { To: key.toString(16) }, histogram })));
 
     const labels = ['grpc_type', 'grpc_service', 'grpc_method'];
     this.started = new Counter({ name: 'grpc_server_started_total', help: 'Total number of RPCs started on the server.', labelNames: labels, registers });
@@ -87,22 +88,19 @@ export class Metrics {
     });
   }
 
-  /** A histogram the actors fill in shared memory, shown in Prometheus's form. */
-  private histogram(name: string, help: string, source: SharedHistogram): void {
+  /** Histograms the actors fill in shared memory (one per label set), shown in Prometheus's form. */
+  private histogram(name: string, help: string, read: () => { labels: Record<string, string>; histogram: ReturnType<SharedHistogram['read']> }[]): void {
     this.registry.registerMetric({
       name, help,
-      get: async () => {
-        const h = source.read();
-        return {
-          name, help, type: 'histogram', aggregator: 'sum',
-          values: [
-            ...BUCKETS.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: h.buckets[i]! })),
-            { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: h.count },
-            { metricName: `${name}_sum`, labels: {}, value: h.sum },
-            { metricName: `${name}_count`, labels: {}, value: h.count },
-          ],
-        };
-      },
+      get: async () => ({
+        name, help, type: 'histogram', aggregator: 'sum',
+        values: read().flatMap(({ labels, histogram: h }) => [
+          ...BUCKETS.map((le, i) => ({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: h.buckets[i]! })),
+          { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count },
+          { metricName: `${name}_sum`, labels, value: h.sum },
+          { metricName: `${name}_count`, labels, value: h.count },
+        ]),
+      }),
     } as never);
   }
 

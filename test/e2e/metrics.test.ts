@@ -41,13 +41,17 @@ test('/metrics on --listen-metrics-urls and the client port: etcd\'s names with 
   }
 });
 
-test('3 members: the leader reports heartbeat round trips to its followers', async () => {
+test('3 members: the leader reports heartbeat round trips to each follower', async () => {
   const cluster = await startCluster({ kind: 'kvd', size: 3 });
   try {
     const leader = await agreedLeader(cluster.members);
     await new Promise((r) => setTimeout(r, 1000));
     const text = await (await fetch(`http://${leader.endpoint}/metrics`)).text();
-    assert.match(text, /^etcd_network_peer_round_trip_time_seconds_count [1-9]\d*$/m);
+    const members = (await (await fetch(`http://${leader.endpoint}/v3/cluster/member/list`, { method: 'POST', body: '{}' })).json()) as { header: { member_id: string }; members: { ID: string }[] };
+    const followers = members.members.map((m) => BigInt(m.ID).toString(16)).filter((id) => id !== BigInt(members.header.member_id).toString(16));
+    assert.equal(followers.length, 2);
+    // As etcd's: one histogram per peer, labelled with its member ID in hex.
+    for (const id of followers) assert.match(text, new RegExp(`^etcd_network_peer_round_trip_time_seconds_count\\{To="${id}"\\} [1-9]\\d*$`, 'm'));
     assert.match(text, /^etcd_server_is_leader 1$/m);
   } finally {
     await cluster.stop();

@@ -11,7 +11,7 @@ import { RaftCore, EntryType, type Entry, type HardState, type Message, type Rea
 import { send, receive } from '../channel.js';
 import { exposeControl } from '../control.js';
 import { StatusBoard } from '../../server/status-board.js';
-import { SharedHistogram } from '../../server/shared-histogram.js';
+import { SharedHistogram, SharedHistograms } from '../../server/shared-histogram.js';
 import type { GatewayToRaft, RaftToGateway, ApplyBatch, RejectReason } from './messages.js';
 import type { ConfState } from './confchange.js';
 import { confChangeOf } from './confchange.js';
@@ -58,7 +58,7 @@ export interface RaftWorkerData {
 
 const cfg = workerData as RaftWorkerData;
 const board = new StatusBoard(cfg.board);
-const peerRoundTrips = new SharedHistogram(cfg.peerRoundTrips);
+const peerRoundTrips = new SharedHistograms(cfg.peerRoundTrips);
 /** When the leader last sent each follower a heartbeat: its answer gives the round-trip time. */
 const heartbeatSent = new Map<number, number>();
 
@@ -66,7 +66,7 @@ function measureRoundTrip(peer: number): void {
   const sent = heartbeatSent.get(peer);
   if (sent === undefined) return;
   heartbeatSent.delete(peer);
-  peerRoundTrips.observe((performance.now() - sent) / 1000);
+  peerRoundTrips.observe(peer, (performance.now() - sent) / 1000);
 }
 const log = createLogger(cfg.logLevel, { 'local-member-id': cfg.id.toString(16) });
 const toGateway = (m: RaftToGateway) => send(cfg.gatewayPort, m);
