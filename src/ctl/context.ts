@@ -194,10 +194,4 @@ export const firstWord = (text: string) => text.trim().split(/\s+/)[0] ?? '';
 export const output = (s: string | Uint8Array) => process.stdout.write(s);
 export const printOptions = () => ({ format: globals().writeOut, hex: globals().hex });
 
-/** Commands printed only in simple, json or fields (the lease commands); etcdctl refuses a table for them. */
-export function checkFormat(): void {
-  const format = globals().writeOut;
-  if (format === 'table') throw new FeatureError('table not supported as output format');
-  if (!['simple', 'json', 'fields'].includes(format)) throw new UsageError(`unknown output format ${format}`);
-}
 

@@ -1,7 +1,7 @@
 // The lease commands: grant, revoke, timetolive, list and keep-alive, printed as etcdctl does.
 import * as grpc from '@grpc/grpc-js';
-import { checkFormat, ConnectionError, endpointList, output, printOptions, program, UsageError, withClient, dial } from './context.js';
-import { goJson, leaseId } from './printers.js';
+import { requireFormat, ConnectionError, endpointList, output, printOptions, program, UsageError, withClient, dial } from './context.js';
+import { goJson, leaseId, protobufBytes } from './printers.js';
 import { messageType } from '../protocol/codec.js';
 
 type Req = Record<string, any>;
@@ -27,6 +27,15 @@ const flatHeader = (h: Req = {}) => ({ cluster_id: h.cluster_id ?? 0, member_id:
 
 const json = (type: string, res: Req) => output(goJson(messageType(`etcdserverpb.${type}`), res) + '\n');
 
+/** The formats etcdctl prints lease responses in. */
+const LEASE_FORMATS = ['simple', 'json', 'fields', 'protobuf'];
+
+/**
+ * etcdctl's protobuf output of a lease response: its client's response types embed the header,
+ * whose encoding is what gets written, so the header alone.
+ */
+const protobufHeader = (res: Req) => output(protobufBytes('etcdserverpb.ResponseHeader', res.header ?? {}));
+
 /** The lease commands on the command line. */
 export function registerLeaseCommands(): void {
   const lease = program.command('lease').description('Lease related commands');
@@ -36,18 +45,20 @@ export function registerLeaseCommands(): void {
       if (ttlText === undefined) throw new UsageError('lease grant command needs TTL argument');
       const ttl = Number(ttlText);
       if (!/^-?\d+$/.test(ttlText)) throw new UsageError(`bad TTL (strconv.ParseInt: parsing ${JSON.stringify(ttlText)}: invalid syntax)`);
-      checkFormat();
+      requireFormat(LEASE_FORMATS);
       const res = await wrapped('failed to grant lease', withClient((c, t) => c.service('etcdserverpb.Lease').LeaseGrant!({ TTL: ttl }, { deadlineMs: t })));
-      if (printOptions().format === 'json') json('LeaseGrantResponse', res);
+      if (printOptions().format === 'protobuf') protobufHeader(res);
+      else if (printOptions().format === 'json') json('LeaseGrantResponse', res);
       else output(`lease ${leaseId(res.ID)} granted with TTL(${res.TTL ?? 0}s)\n`);
     });
 
   lease.command('revoke').description('Revokes leases').argument('[leaseID]')
     .action(async (idText: string | undefined) => {
       const id = parseId(idText, 'lease revoke');
-      checkFormat();
+      requireFormat(LEASE_FORMATS);
       const res = await wrapped('failed to revoke lease', withClient((c, t) => c.service('etcdserverpb.Lease').LeaseRevoke!({ ID: id }, { deadlineMs: t })));
-      if (printOptions().format === 'json') json('LeaseRevokeResponse', res);
+      if (printOptions().format === 'protobuf') protobufHeader(res);
+      else if (printOptions().format === 'json') json('LeaseRevokeResponse', res);
       else output(`lease ${leaseId(id)} revoked\n`);
     });
 
@@ -55,9 +66,10 @@ export function registerLeaseCommands(): void {
     .option('--keys', 'Get keys attached to this lease')
     .action(async (idText: string | undefined, o: Req) => {
       const id = parseId(idText, 'lease timetolive');
-      checkFormat();
+      requireFormat(LEASE_FORMATS);
       const res = await withClient((c, t) => c.service('etcdserverpb.Lease').LeaseTimeToLive!({ ID: id, keys: !!o.keys }, { deadlineMs: t }));
       const ttl = Number(res.TTL ?? 0);
+      if (printOptions().format === 'protobuf') return void protobufHeader(res);
       if (printOptions().format === 'json') {
         const keys: Buffer[] = res.keys ?? [];
         output(JSON.stringify({
@@ -75,10 +87,11 @@ export function registerLeaseCommands(): void {
 
   lease.command('list').description('List all active leases')
     .action(async () => {
-      checkFormat();
+      requireFormat(LEASE_FORMATS);
       const res = await withClient((c, t) => c.service('etcdserverpb.Lease').LeaseLeases!({}, { deadlineMs: t }));
       const leases: Req[] = res.leases ?? [];
-      if (printOptions().format === 'json') output(JSON.stringify({ ...flatHeader(res.header), leases: leases.map((l) => ({ id: Number(l.ID ?? 0) })) }) + '\n');
+      if (printOptions().format === 'protobuf') protobufHeader(res);
+      else if (printOptions().format === 'json') output(JSON.stringify({ ...flatHeader(res.header), leases: leases.map((l) => ({ id: Number(l.ID ?? 0) })) }) + '\n');
       else output(`found ${leases.length} leases\n` + leases.map((l) => `${leaseId(l.ID)}\n`).join(''));
     });
 
@@ -86,7 +99,7 @@ export function registerLeaseCommands(): void {
     .option('--once', 'Resets the keep-alive time to its original value and exits immediately')
     .action(async (idText: string | undefined, o: Req) => {
       const id = parseId(idText, 'lease keep-alive');
-      checkFormat();
+      requireFormat(LEASE_FORMATS);
       await keepAlive(id, !!o.once);
     });
 }
@@ -113,7 +126,8 @@ async function keepAlive(id: number, once: boolean): Promise<void> {
         stop();
         return;
       }
-      if (printOptions().format === 'json') output(JSON.stringify({ ...flatHeader(res.header), ID: Number(res.ID ?? 0), TTL: ttl }) + '\n');
+      if (printOptions().format === 'protobuf') protobufHeader(res);
+      else if (printOptions().format === 'json') output(JSON.stringify({ ...flatHeader(res.header), ID: Number(res.ID ?? 0), TTL: ttl }) + '\n');
       else if (ttl <= 0) output(`lease ${leaseId(id)} expired or revoked.\n`);
       else output(`lease ${leaseId(id)} keepalived with TTL(${ttl})\n`);
       if (once || ttl <= 0) return stop();
