@@ -1,4 +1,4 @@
-// tsctl check perf at etcdctl's small model against one kvd member: a minute of puts at 150/s
+// tsctl check perf and check datascale at etcdctl's small models against one kvd member. Perf: a minute of puts at 150/s
 // from 50 clients, judged by etcdctl's criteria and printed in its lines; the keys it wrote
 // are deleted afterwards. Whether the criteria pass depends on the machine's speed, which a
 // test does not judge: bench/ records it (npm run bench -- --check-perf s).
@@ -22,6 +22,23 @@ test('tsctl check perf --load=s runs against kvd, reports as etcdctl does and cl
     const revision = Number(r.stdout.match(/Compacting with revision (\d+)/)![1]);
     assert.ok(Math.abs(revision - 2 - writes * 60) <= writes * 6, `${writes} writes/s, revision ${revision}`);
     const left = await etcdctl(kvd.endpoint, ['get', '/etcdctl-check-perf/', '--prefix', '--keys-only', '-w', 'json']);
+    assert.equal(JSON.parse(left.stdout).count ?? 0, 0);
+  } finally {
+    await kvd.stop();
+  }
+});
+
+test('tsctl check datascale --load=s reports as etcdctl does against kvd (its /metrics) and cleans up after itself', async () => {
+  const kvd = await startServer({ kind: 'kvd' });
+  try {
+    // etcdctl draws its progress bar on any output; tsctl only on a terminal. The memory differs run to run.
+    const lines = (out: string) => out.split('\n').filter((l) => !/^\r? *\d+ \/ \d+/.test(l)).join('\n').replace(/: [\d.]+ MB\./, ': <n> MB.');
+    const [ctl, ts] = [await etcdctl(kvd.endpoint, ['check', 'datascale', '--load=s'], { timeoutMs: 120_000 }), await etcdctl(kvd.endpoint, ['check', 'datascale', '--load=s'], { tool: 'tsctl', timeoutMs: 120_000 })];
+    assert.equal(ctl.code, 0, ctl.stderr);
+    assert.match(ts.stdout, /^Start data scale check for work load \[10000 key-value pairs, 1024 bytes per key-value, 50 concurrent clients\]\.\nPASS: Approximate system memory used : \d+\.\d\d MB\.\n$/);
+    assert.equal(lines(ts.stdout), lines(ctl.stdout));
+    assert.equal(ts.code, ctl.code);
+    const left = await etcdctl(kvd.endpoint, ['get', '/etcdctl-check-datascale/', '--prefix', '--keys-only', '-w', 'json']);
     assert.equal(JSON.parse(left.stdout).count ?? 0, 0);
   } finally {
     await kvd.stop();
