@@ -1,6 +1,6 @@
 // The Auth service. Every change (and, as etcd 3.4, every read of users and roles) goes through
 // consensus and is checked where it applies; passwords are hashed and checked in the reader pool.
-import type * as grpc from '@grpc/grpc-js';
+import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
 import { serviceDefinition } from '../protocol/codec.js';
 import { Errors, EtcdError } from '../protocol/errors.js';
@@ -12,12 +12,12 @@ type Req = Record<string, any>;
 export const AUTH_SERVICE = serviceDefinition('etcdserverpb.Auth');
 
 /** etcd's own error for it, which it returns unmapped (code Unknown). */
-const noPasswordUser = new EtcdError(2, 'auth: authentication failed, password was given for no password user');
+const noPasswordUser = new EtcdError(status.UNKNOWN, 'auth: authentication failed, password was given for no password user');
 
 const CALLS = ['AuthEnable', 'AuthDisable', 'UserAdd', 'UserGet', 'UserList', 'UserDelete', 'UserChangePassword', 'UserGrantRole',
   'UserRevokeRole', 'RoleAdd', 'RoleGet', 'RoleList', 'RoleDelete', 'RoleGrantPermission', 'RoleRevokePermission'];
 
-export function authHandlers(member: Member): grpc.UntypedServiceImplementation {
+export function authHandlers(member: Member): UntypedServiceImplementation {
   /** A request as it goes into the log: a password replaced by its hash. */
   const withoutPassword = async (method: string, req: Req): Promise<Req> => {
     if (method !== 'UserAdd' && method !== 'UserChangePassword') return req;
@@ -26,7 +26,7 @@ export function authHandlers(member: Member): grpc.UntypedServiceImplementation 
     return { ...rest, hashed: await member.hashPassword(password ?? '') };
   };
 
-  const handlers: grpc.UntypedServiceImplementation = {
+  const handlers: UntypedServiceImplementation = {
     AuthStatus: unary(async () => ({ header: member.header(), enabled: member.auth.enabled, authRevision: member.auth.revision })),
 
     Authenticate: unary<Req>(async (req) => {
