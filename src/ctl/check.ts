@@ -4,8 +4,7 @@
 import { randomFillSync } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Client } from '../client/client.js';
-import { dial, endpointList, FeatureError, globals, InputError, output, program } from './context.js';
-import { parseDuration } from '../server/config.js';
+import { connected, dial, dialDeadline, endpointList, FeatureError, InputError, output, program } from './context.js';
 import { goQuote } from './printers.js';
 import { ProgressBar } from './progress.js';
 import { prefixEnd } from '../protocol/prefix-end.js';
@@ -44,15 +43,10 @@ function modelOf<T>(models: Record<string, T>, load: string): T {
 async function openClients(count: number): Promise<Client[]> {
   const endpoints = endpointList();
   const clients = await Promise.all(Array.from({ length: count }, (_, i) => dial(endpoints[i % endpoints.length]!, { 'grpc.use_local_subchannel_pool': 1 })));
-  const deadline = Date.now() + (parseDuration(globals().dialTimeout) ?? 2000);
-  try {
-    await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) =>
-      c.raw('etcdserverpb.KV').waitForReady(deadline, (err) => (err ? reject(new Error('context deadline exceeded')) : resolve())))));
-  } catch (err) {
-    clients.forEach((c) => c.close());
-    throw err;
-  }
-  return clients;
+  const deadline = dialDeadline();
+  if ((await Promise.all(clients.map((c) => connected(c, deadline)))).every(Boolean)) return clients;
+  clients.forEach((c) => c.close());
+  throw new Error('context deadline exceeded');
 }
 
 /** A key as etcdctl makes one: the prefix, then a buffer starting with a random int63 as a Go varint. */

@@ -93,16 +93,21 @@ async function login(client: Client): Promise<Client> {
 /** A client of one endpoint, with the global TLS flags, logged in when --user is given. */
 export const dial = (endpoint: string, channelOptions: grpc.ChannelOptions = {}): Promise<Client> => login(open(endpoint, channelOptions));
 
+/** When a dial started now must have connected (--dial-timeout). */
+export const dialDeadline = () => Date.now() + (parseDuration(globals().dialTimeout) ?? 2000);
+
+/** Resolves whether the client's connection is up by `deadline`. */
+export const connected = (client: Client, deadline: number): Promise<boolean> =>
+  new Promise((resolve) => client.raw('etcdserverpb.KV').waitForReady(deadline, (err) => resolve(!err)));
+
 /**
  * A client on the first endpoint that accepts a connection within the dial timeout, for the
  * long-running commands (watch, lock, elect, make-mirror) that hold one connection throughout.
  */
 export async function connectFirst(endpoints = endpointList()): Promise<Client> {
-  const dialMs = parseDuration(globals().dialTimeout) ?? 2000;
   for (const endpoint of endpoints) {
     const client = open(endpoint);
-    const ready = await new Promise<boolean>((resolve) => client.raw('etcdserverpb.KV').waitForReady(Date.now() + dialMs, (err) => resolve(!err)));
-    if (ready) return login(client);
+    if (await connected(client, dialDeadline())) return login(client);
     client.close();
   }
   throw new ConnectionError('context deadline exceeded');
