@@ -98,6 +98,19 @@ interface Interval { start: Buffer; end: Buffer | undefined }
  * with an empty key grants nothing: etcd's intervals place the empty key after every other.
  */
 function grants(state: AuthState, user: UserRecord, type: number): Interval[] {
+  // An auth state is replaced, never changed: what it grants is worked out once per user and type.
+  let byUser = grantCache.get(state);
+  if (!byUser) grantCache.set(state, (byUser = new Map()));
+  const cacheKey = `${type}:${user.roles.join('\0')}`;
+  let cached = byUser.get(cacheKey);
+  if (!cached) byUser.set(cacheKey, (cached = intervalsOf(state, user, type)));
+  return cached;
+}
+
+const grantCache = new WeakMap<AuthState, Map<string, Interval[]>>();
+
+/** The user's grants of `type` as intervals sorted by start. */
+function intervalsOf(state: AuthState, user: UserRecord, type: number): Interval[] {
   const out: Interval[] = [];
   for (const name of user.roles) {
     for (const p of state.roles[name]?.perms ?? []) {
@@ -108,7 +121,7 @@ function grants(state: AuthState, user: UserRecord, type: number): Interval[] {
       out.push({ start, end });
     }
   }
-  return out;
+  return out.sort((a, b) => Buffer.compare(a.start, b.start));
 }
 
 /** Whether the grants cover the key (a point) or all of [key, rangeEnd). */
@@ -121,7 +134,6 @@ function covered(state: AuthState, user: UserRecord, key: Uint8Array, rangeEnd: 
     return intervals.some((i) => Buffer.compare(i.start, k) <= 0 && (!i.end || Buffer.compare(k, i.end) < 0));
   }
   // Sweep from the key: each grant that starts at or before the covered point extends it.
-  intervals.sort((a, b) => Buffer.compare(a.start, b.start));
   let reached: Buffer | undefined = k;
   for (const i of intervals) {
     if (!reached) return true;
