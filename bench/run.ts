@@ -8,6 +8,7 @@ import { runLoad, type LoadResult, type Workload } from './load.js';
 import { startCluster } from '../test/e2e/harness/server.js';
 import { etcdctl } from '../test/e2e/harness/etcdctl.js';
 import { connect } from '../src/client/client.js';
+import { cpuMeter } from './cpu.js';
 import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, push } from './report.js';
 
 const { values } = parseArgs({
@@ -33,7 +34,9 @@ const perfLoads = values['check-perf'] ? values['check-perf'].split(',') : [];
 const targets = values.targets!.split(',').filter((t) => t === 'kvd' || hasEtcd) as ('kvd' | 'etcd')[];
 const KEYS = 1000;
 
-const results = new Map<string, LoadResult[]>();
+/** A run's load figures and the servers' CPU per request (µs, all members together). */
+type RunResult = LoadResult & { cpuUsPerOp: number };
+const results = new Map<string, RunResult[]>();
 interface PerfResult { throughput: number; slowestMs: number; stddevMs: number; pass: boolean }
 const perf = new Map<string, PerfResult[]>();
 
@@ -66,9 +69,11 @@ for (let round = 0; round < rounds; round++) {
       await prefill(cluster.endpoints[0]!);
       for (const workload of workloads) {
         for (const clients of clientCounts) {
-          const r = await runLoad({ endpoints: cluster.endpoints, workload, clients, connections: 4, durationMs, maxRequests: Number(values.requests), valueSize: 256, keySpace: KEYS });
+          const cpu = cpuMeter(cluster.members.map((m) => m.pid()!));
+          const load = await runLoad({ endpoints: cluster.endpoints, workload, clients, connections: 4, durationMs, maxRequests: Number(values.requests), valueSize: 256, keySpace: KEYS });
+          const r: RunResult = { ...load, cpuUsPerOp: (cpu() * 1e6) / load.ops };
           push(results, `${kind}|${workload}|${clients}`, r);
-          console.log(`round ${round + 1} ${kind.padEnd(4)} ${workload.padEnd(19)} ${String(clients).padStart(4)} clients ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  errors ${r.errors}`);
+          console.log(`round ${round + 1} ${kind.padEnd(4)} ${workload.padEnd(19)} ${String(clients).padStart(4)} clients ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  cpu ${r.cpuUsPerOp.toFixed(0)} µs/op  errors ${r.errors}`);
         }
       }
       for (const load of perfLoads) {
@@ -88,17 +93,17 @@ const lines = [
   '',
   `Machine: ${machine}. ${shape} on loopback, clients spread over the members' endpoints (4+ connections), 256-byte values, ${KEYS} keys, ${values.seconds} s (at most ${values.requests} requests) per run, ${rounds} alternating rounds; medians.${workloads.includes('txn') ? ' txn: one compare and a put.' : ''}${workloads.includes('mixed') ? ' mixed: 90% linearizable ranges, 10% puts.' : ''}`,
   '',
-  '| workload | clients | kvd ops/s | kvd p50 ms | kvd p99 ms | etcd ops/s | etcd p50 ms | etcd p99 ms | kvd/etcd ops |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| workload | clients | kvd ops/s | kvd p50 ms | kvd p99 ms | kvd CPU µs/op | etcd ops/s | etcd p50 ms | etcd p99 ms | etcd CPU µs/op | kvd/etcd ops |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const w of workloads) {
   for (const clients of clientCounts) {
-    const m = (kind: string, f: (r: LoadResult) => number) => {
+    const m = (kind: string, f: (r: RunResult) => number) => {
       const rs = results.get(`${kind}|${w}|${clients}`);
       return rs ? median(rs.map(f)) : NaN;
     };
     const ratio = m('kvd', (r) => r.opsPerSec) / m('etcd', (r) => r.opsPerSec);
-    lines.push(`| ${w} | ${clients} | ${fmt(m('kvd', (r) => r.opsPerSec))} | ${fmt(m('kvd', (r) => r.p50Ms), 2)} | ${fmt(m('kvd', (r) => r.p99Ms), 2)} | ${fmt(m('etcd', (r) => r.opsPerSec))} | ${fmt(m('etcd', (r) => r.p50Ms), 2)} | ${fmt(m('etcd', (r) => r.p99Ms), 2)} | ${fmt(ratio, 2)} |`);
+    lines.push(`| ${w} | ${clients} | ${fmt(m('kvd', (r) => r.opsPerSec))} | ${fmt(m('kvd', (r) => r.p50Ms), 2)} | ${fmt(m('kvd', (r) => r.p99Ms), 2)} | ${fmt(m('kvd', (r) => r.cpuUsPerOp))} | ${fmt(m('etcd', (r) => r.opsPerSec))} | ${fmt(m('etcd', (r) => r.p50Ms), 2)} | ${fmt(m('etcd', (r) => r.p99Ms), 2)} | ${fmt(m('etcd', (r) => r.cpuUsPerOp))} | ${fmt(ratio, 2)} |`);
   }
 }
 if (perfLoads.length) {
