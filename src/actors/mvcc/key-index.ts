@@ -1,39 +1,61 @@
-// The key index: user key → that key's revisions, so a read at any revision finds the right
-// stored KeyValue, and keys_only/count_only reads need no value. Kept in LMDB, never rebuilt.
+// The key index, in two databases so that a write costs the same however long a key's history:
+//   index   : user key → IndexRecord, the key's current state (a few numbers)
+//   history : key length ‖ user key ‖ main ‖ sub → tombstone flag, one entry per stored revision
+// The latest revision is answered from the record alone; a read at an older revision seeks the
+// key's history, whose entries lie together and in revision order.
 import { pack, unpack } from 'msgpackr';
 
 export interface KeyRevision { main: number; sub: number; tombstone: boolean }
 
 export interface IndexRecord {
-  revs: KeyRevision[];  // oldest first
+  latest: KeyRevision;
   create: number;       // latest generation's create revision (0 after a delete)
   version: number;      // latest version (0 after a delete)
   lease: number;        // latest lease
 }
 
-export const encodeIndex = (r: IndexRecord): Buffer => pack([r.create, r.version, r.lease, r.revs.flatMap((x) => [x.main, x.sub, x.tombstone ? 1 : 0])]);
+export const encodeIndex = (r: IndexRecord): Buffer =>
+  pack([r.create, r.version, r.lease, r.latest.main, r.latest.sub, r.latest.tombstone ? 1 : 0]);
 
 export function decodeIndex(bytes: Uint8Array): IndexRecord {
-  const [create, version, lease, flat] = unpack(bytes) as [number, number, number, number[]];
-  const revs: KeyRevision[] = [];
-  for (let i = 0; i < flat.length; i += 3) revs.push({ main: flat[i]!, sub: flat[i + 1]!, tombstone: flat[i + 2] === 1 });
-  return { create, version, lease, revs };
+  const [create, version, lease, main, sub, tombstone] = unpack(bytes) as number[];
+  return { create: create!, version: version!, lease: lease!, latest: { main: main!, sub: sub!, tombstone: tombstone === 1 } };
 }
 
-/** The key's revision visible at `rev`, or undefined when it did not exist then. */
-export function visibleAt(r: IndexRecord, rev: number): KeyRevision | undefined {
-  for (let i = r.revs.length - 1; i >= 0; i--) {
-    const x = r.revs[i]!;
-    if (x.main <= rev) return x.tombstone ? undefined : x;
-  }
-  return undefined;
-}
+const writeU64 = (b: Buffer, value: number, at: number) => {
+  b.writeUInt32BE(Math.floor(value / 2 ** 32), at);
+  b.writeUInt32BE(value >>> 0, at + 4);
+};
+const readU64 = (b: Uint8Array, at: number) => {
+  const v = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return v.readUInt32BE(at) * 2 ** 32 + v.readUInt32BE(at + 4);
+};
 
 /** Revision keys in the revisions database: main and sub as big-endian u64, so they sort by revision. */
 export function revKey(main: number, sub: number): Buffer {
   const b = Buffer.allocUnsafe(16);
-  b.writeBigUInt64BE(BigInt(main), 0);
-  b.writeBigUInt64BE(BigInt(sub), 8);
+  writeU64(b, main, 0);
+  writeU64(b, sub, 8);
   return b;
 }
 
+/**
+ * A history key. The length first makes one key's entries a contiguous run that no other key's
+ * can interleave (a key that extends another sorts by its length, not inside the shorter's run).
+ */
+export function historyKey(key: Uint8Array, main: number, sub: number): Buffer {
+  const b = Buffer.allocUnsafe(4 + key.length + 16);
+  b.writeUInt32BE(key.length, 0);
+  b.set(key, 4);
+  writeU64(b, main, 4 + key.length);
+  writeU64(b, sub, 12 + key.length);
+  return b;
+}
+
+/** The revision a history entry stands for. */
+export function historyRevision(entryKey: Uint8Array, flag: Uint8Array): KeyRevision {
+  const at = entryKey.length - 16;
+  return { main: readU64(entryKey, at), sub: readU64(entryKey, at + 8), tombstone: flag[0] === 1 };
+}
+
+export const historyFlag = (tombstone: boolean): Buffer => Buffer.of(tombstone ? 1 : 0);

@@ -1,7 +1,7 @@
 // The read path, shared by the writer (txn ranges and compares, prev_kv) and the reader pool:
 // etcd's Range semantics over a View of the key index and the revisions.
 import { compacted, futureRev } from './errors.js';
-import { visibleAt, type IndexRecord, type KeyRevision } from './key-index.js';
+import type { IndexRecord, KeyRevision } from './key-index.js';
 import { decodeKeyValue, encodeKeyValue, withoutValue } from './keyvalue.js';
 
 export interface View {
@@ -10,6 +10,14 @@ export interface View {
   indexRange(start: Uint8Array, end: Uint8Array | undefined): Iterable<{ key: Uint8Array; value: IndexRecord }>;
   /** The stored KeyValue bytes of a revision. */
   revision(r: KeyRevision): Uint8Array | undefined;
+  /** The key's newest stored revision older than `main`. */
+  revisionBefore(key: Uint8Array, main: number): KeyRevision | undefined;
+}
+
+/** The key's revision visible at `rev`, or undefined when it did not exist then. */
+export function visibleAt(view: View, key: Uint8Array, record: IndexRecord, rev: number): KeyRevision | undefined {
+  const r = record.latest.main <= rev ? record.latest : view.revisionBefore(key, rev + 1);
+  return r && !r.tombstone ? r : undefined;
 }
 
 type Req = Record<string, any>;
@@ -24,22 +32,20 @@ export interface Found { key: Uint8Array; record: IndexRecord; at: KeyRevision }
 export function* keysAt(view: View, key: Uint8Array, rangeEnd: Uint8Array | undefined, rev: number): Generator<Found> {
   if (!len(rangeEnd)) {
     const record = view.index(key);
-    const at = record && visibleAt(record, rev);
+    const at = record && visibleAt(view, key, record, rev);
     if (record && at) yield { key, record, at };
     return;
   }
   const unbounded = rangeEnd!.length === 1 && rangeEnd![0] === 0;
   for (const { key: k, value: record } of view.indexRange(key, unbounded ? undefined : rangeEnd)) {
-    const at = visibleAt(record, rev);
+    const at = visibleAt(view, k, record, rev);
     if (at) yield { key: k, record, at };
   }
 }
 
-const latest = (r: IndexRecord) => r.revs[r.revs.length - 1]!;
-
 /** KeyValue bytes for a found key; keys-only answers from the index when it holds the latest revision. */
 function kvBytes(view: View, f: Found, keysOnly: boolean): Uint8Array {
-  if (keysOnly && f.at === latest(f.record)) {
+  if (keysOnly && f.at === f.record.latest) {
     return encodeKeyValue({ key: f.key, create_revision: f.record.create, mod_revision: f.at.main, version: f.record.version, lease: f.record.lease });
   }
   const bytes = view.revision(f.at)!;

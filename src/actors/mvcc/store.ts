@@ -1,6 +1,7 @@
 // The mvcc store on LMDB, owned by the mvcc actor (the only writer). Databases in one env:
-//   rev   : main ‖ sub (u64 BE each) → flag (1 = tombstone) ‖ mvccpb.KeyValue bytes
-//   index : user key → IndexRecord (key-index.ts)
+//   rev     : main ‖ sub (u64 BE each) → flag (1 = tombstone) ‖ mvccpb.KeyValue bytes
+//   index   : user key → IndexRecord, the key's current state (key-index.ts)
+//   history : each key's stored revisions (key-index.ts)
 //   meta  : consistentIndex (and its term), revision, compactRevision, membership, alarms, auth
 // A batch of committed entries is applied in one write transaction that also stores the
 // consistent index; LMDB runs without fsync because the WAL replays anything past it.
@@ -9,7 +10,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { MvccError, keyNotFound, compacted, futureRev, leaseNotFound, leaseExists, noSpace, corrupt } from './errors.js';
-import { decodeIndex, encodeIndex, revKey, type IndexRecord } from './key-index.js';
+import { decodeIndex, encodeIndex, historyFlag, historyKey, historyRevision, revKey, type IndexRecord, type KeyRevision } from './key-index.js';
+import { upgradeKeyIndex } from './key-index-upgrade.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
 import { keysAt, range, type View } from './range.js';
 import { applyMemberChange, type MemberRecord, type Membership } from './members.js';
@@ -52,6 +54,7 @@ export interface Databases {
   root: RootDatabase;
   rev: Database<Buffer, Buffer>;
   index: Database<Buffer, Buffer>;
+  history: Database<Buffer, Buffer>;
   meta: Database<any, string>;
   leases: LeaseTable;
 }
@@ -62,6 +65,7 @@ export function openDatabases(dir: string, file = DB_FILE): Databases {
     root,
     rev: root.openDB({ name: 'rev', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
     index: root.openDB({ name: 'index', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
+    history: root.openDB({ name: 'history', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
     meta: root.openDB({ name: 'meta', encoding: 'msgpack' }) as unknown as Database<any, string>,
     leases: new LeaseTable(
       root.openDB({ name: 'lease', encoding: 'msgpack', keyEncoding: 'binary' }) as unknown as Database<any, Buffer>,
@@ -87,7 +91,24 @@ export function viewOf(dbs: Databases, transaction?: unknown): View {
       const b = (dbs.rev as any).getBinary(revKey(r.main, r.sub), opts) as Buffer | undefined;
       return b ? b.subarray(1) : undefined;
     },
+    revisionBefore: (key, main) => {
+      // Newest first from (main, 0), which is inclusive and so skipped when present.
+      for (const { key: k, value } of dbs.history.getRange({ start: historyKey(key, main, 0), end: historyKey(key, 0, 0), reverse: true, limit: 2, ...(opts ?? {}) } as never)) {
+        const r = historyRevision(k as Buffer, value as Buffer);
+        if (r.main < main) return r;
+      }
+      return undefined;
+    },
   };
+}
+
+/** Every stored revision of `key` up to and including main `upTo`, oldest first. */
+function historyUpTo(dbs: Databases, key: Uint8Array, upTo: number): KeyRevision[] {
+  const out: KeyRevision[] = [];
+  for (const { key: k, value } of dbs.history.getRange({ start: historyKey(key, 0, 0), end: historyKey(key, upTo + 1, 0) })) {
+    out.push(historyRevision(k as Buffer, value as Buffer));
+  }
+  return out;
 }
 
 
@@ -115,6 +136,7 @@ export class MvccStore {
   private keys: number;
 
   private constructor(readonly dir: string, private readonly dbs: Databases) {
+    upgradeKeyIndex(dbs);
     this.view = viewOf(dbs);
     this.rev = dbs.meta.get('revision') ?? 1; // as etcd: an empty store is at revision 1
     this.compactRev = dbs.meta.get('compactRevision') ?? 0;
@@ -148,7 +170,7 @@ export class MvccStore {
   /** Live keys counted from the key index (once, for a database written before the count was kept). */
   private countKeys(): number {
     let n = 0;
-    for (const { value } of this.dbs.index.getRange({})) if (!decodeIndex(value as Buffer).revs.at(-1)?.tombstone) n++;
+    for (const { value } of this.dbs.index.getRange({})) if (!decodeIndex(value as Buffer).latest.tombstone) n++;
     return n;
   }
 
@@ -246,9 +268,8 @@ export class MvccStore {
   private put(w: RevisionWriter, req: Req) {
     const key = Buffer.from(req.key);
     const record = this.view.index(key);
-    const last = record?.revs[record.revs.length - 1];
-    const exists = !!last && !last.tombstone;
-    const prev = exists ? this.view.revision(last!)! : undefined;
+    const exists = !!record && !record.latest.tombstone;
+    const prev = exists ? this.view.revision(record!.latest)! : undefined;
     // Only a top-level put can fail here, before it writes: a txn checked its puts up front.
     if ((req.ignore_value || req.ignore_lease) && !exists && !w.changed) throw keyNotFound();
     if (req.lease && !req.ignore_lease && !this.dbs.leases.get(req.lease)) throw leaseNotFound();
@@ -263,8 +284,9 @@ export class MvccStore {
     });
     const at = { main: w.main, sub: w.sub++, tombstone: false };
     this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(0), kv]));
+    this.dbs.history.putSync(historyKey(key, at.main, at.sub), historyFlag(false));
     const next: IndexRecord = {
-      revs: [...(record?.revs ?? []), at],
+      latest: at,
       create: exists ? record!.create : w.main,
       version: exists ? record!.version + 1 : 1,
       lease: req.ignore_lease ? prevKv?.lease ?? 0 : req.lease || 0,
@@ -290,7 +312,8 @@ export class MvccStore {
       const at = { main: w.main, sub: w.sub++, tombstone: true };
       const tomb = encodeKeyValue({ key: f.key, create_revision: 0, mod_revision: w.main, version: 0, lease: 0 });
       this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(1), tomb]));
-      this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ revs: [...f.record.revs, at], create: 0, version: 0, lease: 0 }));
+      this.dbs.history.putSync(historyKey(f.key, at.main, at.sub), historyFlag(true));
+      this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ latest: at, create: 0, version: 0, lease: 0 }));
       if (f.record.lease) this.dbs.leases.detach(f.record.lease, f.key);
       this.keys--;
       w.events.push({ type: 1, kv: tomb, prev_kv: prev });
@@ -407,16 +430,15 @@ export class MvccStore {
   // when it is a tombstone); LMDB reuses the freed pages.
   private compactPhysically(rev: number): void {
     for (const { key, value } of [...this.dbs.index.getRange({})]) {
-      const record = decodeIndex(value as Buffer);
-      let keepFrom = record.revs.findIndex((r) => r.main > rev);
-      if (keepFrom < 0) keepFrom = record.revs.length;
-      const atRev = keepFrom - 1;
-      const dropUntil = atRev >= 0 && !record.revs[atRev]!.tombstone ? atRev : keepFrom;
-      if (dropUntil <= 0) continue;
-      for (const r of record.revs.slice(0, dropUntil)) this.dbs.rev.removeSync(revKey(r.main, r.sub));
-      const revs = record.revs.slice(dropUntil);
-      if (revs.length) this.dbs.index.putSync(key as Buffer, encodeIndex({ ...record, revs }));
-      else this.dbs.index.removeSync(key as Buffer);
+      const upTo = historyUpTo(this.dbs, key as Buffer, rev);
+      const atRev = upTo.at(-1);
+      const drop = atRev && !atRev.tombstone ? upTo.slice(0, -1) : upTo;
+      for (const r of drop) {
+        this.dbs.rev.removeSync(revKey(r.main, r.sub));
+        this.dbs.history.removeSync(historyKey(key as Buffer, r.main, r.sub));
+      }
+      const latest = decodeIndex(value as Buffer).latest;
+      if (latest.tombstone && latest.main <= rev) this.dbs.index.removeSync(key as Buffer);
     }
     this.compactRev = rev;
     this.dbs.meta.putSync('compactRevision', rev);
@@ -437,7 +459,7 @@ export class MvccStore {
   /** CRC32 of every stored revision and the key index. */
   hash(): { hash: number; revision: number } {
     let crc = 0;
-    for (const db of [this.dbs.rev, this.dbs.index]) {
+    for (const db of [this.dbs.rev, this.dbs.index, this.dbs.history]) {
       for (const { key, value } of db.getRange({})) crc = zlib.crc32(value as Buffer, zlib.crc32(key as Buffer, crc));
     }
     return { hash: crc, revision: this.rev };

@@ -1,7 +1,8 @@
 // The store's history as the watch core reads it: the revisions database in one LMDB read
 // transaction, each event with the KeyValue its key had just before it.
-import { openDatabases, type Databases } from '../mvcc/store.js';
-import { decodeIndex, revKey } from '../mvcc/key-index.js';
+import { openDatabases, viewOf, type Databases } from '../mvcc/store.js';
+import { revKey } from '../mvcc/key-index.js';
+import type { View } from '../mvcc/range.js';
 import { keyOfKeyValue } from '../mvcc/keyvalue.js';
 import type { WatchEvent } from '../mvcc/store.js';
 import type { History, HistoryView, RevisionEvents } from './core.js';
@@ -19,6 +20,7 @@ export class LmdbHistory implements History {
     dbs.root.resetReadTxn();
     const transaction = dbs.root.useReadTransaction();
     const opts = { transaction } as never;
+    const store = viewOf(dbs, transaction);
     return {
       currentRev: (dbs.meta.get('revision', opts) as number | undefined) ?? 1,
       compactRev: (dbs.meta.get('compactRevision', opts) as number | undefined) ?? 0,
@@ -36,7 +38,7 @@ export class LmdbHistory implements History {
           const v = value as Buffer;
           const kv = Buffer.from(v.subarray(1));
           const event: WatchEvent = { type: v[0] === TOMBSTONE ? 1 : 0, kv };
-          const prev = limits.withPrev ? this.previous(dbs, transaction, kv, main) : undefined;
+          const prev = limits.withPrev ? previous(store, kv, main) : undefined;
           if (prev) event.prev_kv = prev;
           revisions.at(-1)!.events.push(event);
           bytes += kv.length + (prev?.length ?? 0);
@@ -53,25 +55,17 @@ export class LmdbHistory implements History {
     };
   }
 
-  /** The key's KeyValue before revision `main`, if it existed and is not compacted away. */
-  private previous(dbs: Databases, transaction: unknown, kv: Buffer, main: number): Buffer | undefined {
-    const indexBytes = (dbs.index as any).getBinary(Buffer.from(keyOfKeyValue(kv)), { transaction }) as Buffer | undefined;
-    if (!indexBytes) return undefined;
-    const revs = decodeIndex(indexBytes).revs;
-    for (let i = revs.length - 1; i >= 0; i--) {
-      const r = revs[i]!;
-      if (r.main >= main) continue;
-      if (r.tombstone) return undefined;
-      const stored = (dbs.rev as any).getBinary(revKey(r.main, r.sub), { transaction }) as Buffer | undefined;
-      return stored ? Buffer.from(stored.subarray(1)) : undefined;
-    }
-    return undefined;
-  }
-
   /** Closes the database handles (before the file is replaced); the next view reopens them. */
   async close(): Promise<void> {
     const dbs = this.dbs;
     this.dbs = undefined;
     await dbs?.root.close();
   }
+}
+
+/** The key's KeyValue before revision `main`, if it existed and is not compacted away. */
+function previous(view: View, kv: Buffer, main: number): Buffer | undefined {
+  const r = view.revisionBefore(keyOfKeyValue(kv), main);
+  const stored = r && !r.tombstone ? view.revision(r) : undefined;
+  return stored ? Buffer.from(stored) : undefined;
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MvccStore, type WriteOp } from '../../../src/actors/mvcc/store.js';
+import { MvccStore, openDatabases, type WriteOp } from '../../../src/actors/mvcc/store.js';
+import { pack } from 'msgpackr';
 import { decodeKeyValue } from '../../../src/actors/mvcc/keyvalue.js';
 import rangeTask from '../../../src/actors/reader/task.js';
 import { messageType } from '../../../src/protocol/codec.js';
@@ -114,7 +115,7 @@ test('compaction removes history, keeps latest values, drops tombstones and reus
     assert.match(again.error.message, /compacted/);
     const value = 'v'.repeat(4000);
     const sizes: number[] = [];
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 8; round++) {
       for (let i = 0; i < 200; i++) h.put(`s${i}`, value);
       h.apply({ type: 'compact', req: { revision: h.store.currentRevision() } });
       sizes.push(h.store.dbSize());
@@ -122,7 +123,7 @@ test('compaction removes history, keeps latest values, drops tombstones and reus
       // which would otherwise pin the freed pages.
       await new Promise((r) => setImmediate(r));
     }
-    assert.ok(sizes[5]! <= sizes[2]!, `the database kept growing under put/compact: ${sizes.join(', ')}`);
+    assert.ok(sizes[7]! <= sizes[3]!, `the database kept growing under put/compact: ${sizes.join(', ')}`);
   }));
 
 test('replayed entries at or below the consistent index are skipped; restart keeps state', async () => {
@@ -185,3 +186,66 @@ test('a txn that fails (a range below the compaction) writes nothing and the nex
     h.put('other', 'y');
     assert.deepEqual(h.range({ key: Buffer.of(0), range_end: Buffer.of(0) }).pairs, [['a', '2'], ['other', 'y']]);
   }));
+
+test('a key with a long history across generations reads right at every revision, before and after a compaction', () =>
+  withStore((h) => {
+    // Keys that extend one another must keep separate histories.
+    const keys = ['a', 'a\u0000', 'a\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0001', 'ab'];
+    const expected = new Map<number, Map<string, string | undefined>>(); // revision → key → value then
+    const now = new Map<string, string | undefined>();
+    for (let i = 0; i < 300; i++) {
+      const key = keys[i % keys.length]!;
+      if (i % 7 === 6) h.apply({ type: 'deleteRange', req: { key: b(key) } });
+      else h.put(key, `${key.length}:${i}`);
+      now.set(key, i % 7 === 6 ? undefined : `${key.length}:${i}`);
+      expected.set(h.store.currentRevision(), new Map(now));
+    }
+    const check = (from: number) => {
+      for (const [rev, values] of expected) {
+        if (rev < from) continue;
+        for (const key of keys) {
+          const got = h.range({ key: b(key), revision: rev }).pairs[0]?.[1];
+          assert.equal(got, values.get(key), `${JSON.stringify(key)} at ${rev}`);
+        }
+        const all = h.range({ key: b('a'), range_end: b('b'), revision: rev }).pairs.map((p: string[]) => p[1]);
+        assert.deepEqual(all, keys.filter((k) => k < 'b').map((k) => values.get(k)).filter((v) => v !== undefined));
+      }
+    };
+    check(0);
+    const compactAt = [...expected.keys()][150]!;
+    h.apply({ type: 'compact', req: { revision: compactAt } });
+    check(compactAt);
+    assert.throws(() => h.range({ key: b('a'), revision: compactAt - 1 }), /compacted/);
+  }));
+
+test('a database whose key index holds every revision in the record is upgraded when opened', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-'));
+  try {
+    const h = new Harness(dir);
+    h.put('a', '1');
+    h.put('b', '1');
+    h.put('a', '2');
+    h.apply({ type: 'deleteRange', req: { key: b('b') } });
+    h.put('a', '3');
+    const before = [2, 3, 4, 5, 6].map((rev) => h.range({ key: Buffer.of(0), range_end: Buffer.of(0), revision: rev }).pairs);
+    await h.store.close();
+    // Rewrite the index as the earlier layout stored it: [create, version, lease, [main, sub, tombstone]...].
+    const dbs = openDatabases(dir);
+    dbs.root.transactionSync(() => {
+      const old = new Map<string, number[]>([['a', [2, 3, 1, 2, 0, 0, 4, 0, 0, 6, 0, 0]], ['b', [0, 0, 0, 3, 0, 0, 5, 0, 1]]]);
+      for (const [key, [create, version, lease, ...flat]] of old) dbs.index.putSync(b(key), pack([create, version, lease, flat]));
+      for (const { key } of [...dbs.history.getRange({})]) dbs.history.removeSync(key as Buffer);
+      dbs.meta.removeSync('indexFormat');
+    });
+    await dbs.root.close();
+    h.store = MvccStore.open(dir);
+    assert.deepEqual([2, 3, 4, 5, 6].map((rev) => h.range({ key: Buffer.of(0), range_end: Buffer.of(0), revision: rev }).pairs), before);
+    h.index = h.store.consistentIndex();
+    assert.equal(h.put('a', '4').revision, 7);
+    const a = h.range({ key: b('a') }).kvs[0];
+    assert.deepEqual([Number(a.create_revision), Number(a.version)], [2, 4]);
+    await h.store.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
