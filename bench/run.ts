@@ -17,6 +17,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     requests: { type: 'string', default: '2000000' },
     clients: { type: 'string', default: '64' },
+    keys: { type: 'string', default: '1000' },
     members: { type: 'string', default: '1' },
     workloads: { type: 'string', default: 'put,range-linearizable,range-serializable' },
     'check-perf': { type: 'string', default: '' },
@@ -32,7 +33,7 @@ const members = Number(values.members);
 const workloads = values.workloads!.split(',') as Workload[];
 const perfLoads = values['check-perf'] ? values['check-perf'].split(',') : [];
 const targets = values.targets!.split(',').filter((t) => t === 'kvd' || hasEtcd) as ('kvd' | 'etcd')[];
-const KEYS = 1000;
+const KEYS = Number(values.keys);
 
 /** A run's load figures and the servers' CPU per request (µs, all members together). */
 type RunResult = LoadResult & { cpuUsPerOp: number };
@@ -44,7 +45,7 @@ async function prefill(endpoint: string) {
   const c = connect(endpoint);
   const value = Buffer.alloc(256, 'v');
   for (let i = 0; i < KEYS; i += 100) {
-    await Promise.all(Array.from({ length: 100 }, (_, j) => c.kv.Put!({ key: Buffer.from(`bench/${i + j}`), value })));
+    await Promise.all(Array.from({ length: Math.min(100, KEYS - i) }, (_, j) => c.kv.Put!({ key: Buffer.from(`bench/${i + j}`), value })));
   }
   c.close();
 }
