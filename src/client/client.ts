@@ -38,7 +38,7 @@ export function connect(endpoint: string, channelOptions: grpc.ChannelOptions = 
       start(metadata, listener);
     },
   });
-  const options = { 'grpc.max_receive_message_length': -1, ...channelOptions };
+  const options = { 'grpc.max_receive_message_length': -1, 'grpc.enable_channelz': 0, ...channelOptions };
   const raw = (service: string) => {
     let c = clients.get(service);
     if (!c) {

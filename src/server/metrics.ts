@@ -16,11 +16,15 @@ const SAMPLE_MS = 10;
 const GRPC_CODES = ['OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
   'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated'];
 
+/** One gRPC method's call counters. */
+interface MethodCounters { started: { inc(): void }; handled: (code: number) => { inc(): void } }
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly servers: (http.Server | https.Server)[] = [];
   private readonly started: Counter;
   private readonly handled: Counter;
+  private readonly methodCounters = new Map<string, MethodCounters>();
 
   constructor(member: Member) {
     collectDefaultMetrics({ register: this.registry });
@@ -106,20 +110,38 @@ export class Metrics {
 
   /** Counts every gRPC call, started and handled (with its status), as go-grpc-prometheus does. */
   readonly grpcInterceptor: grpc.ServerInterceptor = (method, call) => {
-    const [service, name] = method.path.slice(1).split('/') as [string, string];
-    const type = method.requestStream ? (method.responseStream ? 'bidi_stream' : 'client_stream') : method.responseStream ? 'server_stream' : 'unary';
-    const labels = { grpc_type: type, grpc_service: service, grpc_method: name };
+    const counters = this.callCounters(method);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
-        this.started.inc(labels);
+        counters.started.inc();
         next();
       },
       sendStatus: (status, next) => {
-        this.handled.inc({ ...labels, grpc_code: GRPC_CODES[status.code] ?? String(status.code) });
+        counters.handled(status.code).inc();
         next(status);
       },
     });
   };
+
+  /** A method's counters, resolved once: label lookups on every call cost more than the count. */
+  private callCounters(method: grpc.ServerMethodDefinition<unknown, unknown>): MethodCounters {
+    let counters = this.methodCounters.get(method.path);
+    if (counters) return counters;
+    const [service, name] = method.path.slice(1).split('/') as [string, string];
+    const type = method.requestStream ? (method.responseStream ? 'bidi_stream' : 'client_stream') : method.responseStream ? 'server_stream' : 'unary';
+    const labels = { grpc_type: type, grpc_service: service, grpc_method: name };
+    const byCode = new Map<number, { inc(): void }>();
+    counters = {
+      started: this.started.labels(labels),
+      handled: (code) => {
+        let child = byCode.get(code);
+        if (!child) byCode.set(code, (child = this.handled.labels({ ...labels, grpc_code: GRPC_CODES[code] ?? String(code) })));
+        return child;
+      },
+    };
+    this.methodCounters.set(method.path, counters);
+    return counters;
+  }
 
   /** Serves /metrics on each URL (https ones with the client URLs' TLS); resolves with the bound addresses. */
   async listen(urls: URL[], material: TlsMaterial | undefined): Promise<string[]> {
