@@ -249,3 +249,29 @@ test('a database whose key index holds every revision in the record is upgraded 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a key's index record stays small however many revisions the key has", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-'));
+  try {
+    const h = new Harness(dir);
+    const recordSize = async () => {
+      await h.store.close();
+      const dbs = openDatabases(dir);
+      const size = (dbs.index.getBinary(b('hot')) as Buffer).length;
+      const history = [...dbs.history.getRange({})].length;
+      await dbs.root.close();
+      h.store = MvccStore.open(dir);
+      return { size, history };
+    };
+    h.put('hot', 'v');
+    const first = await recordSize();
+    for (let i = 0; i < 2000; i++) h.put('hot', `v${i}`);
+    const later = await recordSize();
+    assert.equal(later.history, first.history + 2000, 'every revision is in the history');
+    // Six numbers, each at most 9 bytes in msgpack: the record never grows past that.
+    assert.ok(later.size <= 1 + 6 * 9, `the record grew from ${first.size} to ${later.size} bytes`);
+    await h.store.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
