@@ -1,6 +1,6 @@
-// The Watch service writes responses to the call under grpc-js's stream object, so that many
-// go out in one HTTP/2 write. This checks the installed grpc-js still has that call, and that
-// responses written through it arrive whole and in order.
+// The Watch service writes responses to the calls under grpc-js's stream object, so that many
+// go out in one HTTP/2 write. This checks the installed grpc-js still has those calls, and that
+// responses written through them, one or many at a time, arrive whole and in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
@@ -9,15 +9,22 @@ import { encodeMessage, messageType } from '../../../src/protocol/codec.js';
 
 const WatchResponse = messageType('etcdserverpb.WatchResponse');
 
-test('watch responses written to the call under the stream arrive in order', async () => {
+test('watch responses written, alone or together, to the calls under the stream arrive in order', async () => {
   const server = new grpc.Server();
   let direct = false;
+  let sent = 0;
+  let written = 0;
   server.addService(WATCH_SERVICE, {
     Watch: (call: grpc.ServerDuplexStream<any, any>) => {
       const send = directSender(call);
       direct = !!send;
-      let written = 0;
-      for (let i = 1; i <= 50; i++) send?.(encodeMessage(WatchResponse, { watch_id: i }), () => written++);
+      // Batches of 1, 2, 3… responses: the first carries the headers through the interceptors.
+      for (let id = 1, size = 1; id <= 50; size++) {
+        const batch: Uint8Array[] = [];
+        for (; batch.length < size && id <= 50; id++) batch.push(encodeMessage(WatchResponse, { watch_id: id }));
+        sent += batch.reduce((n, b) => n + b.length, 0);
+        send?.(batch, (bytes) => (written += bytes));
+      }
       call.on('data', () => call.end());
     },
   });
@@ -38,6 +45,7 @@ test('watch responses written to the call under the stream arrive in order', asy
     });
     assert.ok(direct, 'grpc-js offers the call under its stream object');
     assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.equal(written, sent, 'every response reported written, by its size');
   } finally {
     (client as unknown as grpc.Client).close();
     server.forceShutdown();
