@@ -33,8 +33,10 @@ async function receive(spec: Receivers): Promise<void> {
     s.events.on('response', (r) => {
       if (r.created) created++;
       for (const e of r.events ?? []) {
+        const sent = (e.kv.value as Buffer).readDoubleLE(0);
+        if (sent === 0) continue; // a warm-up write
         events++;
-        latencies.push(now() - (e.kv.value as Buffer).readDoubleLE(0));
+        latencies.push(now() - sent);
       }
     });
   }
@@ -57,7 +59,7 @@ async function loopDelayP99Ms(metricsUrl: string | undefined): Promise<number> {
   return m ? Number(m[1]) * 1000 : NaN;
 }
 
-async function fanout(endpoint: string, metricsUrl: string | undefined, watchers: number, streams: number, shape: Shape, rate: number, seconds: number): Promise<FanoutResult> {
+async function fanout(endpoint: string, metricsUrl: string | undefined, watchers: number, streams: number, shape: Shape, rate: number, seconds: number, warmupSeconds: number): Promise<FanoutResult> {
   // One stream lives on one receiver thread; more are split over two.
   const threads = streams === 1 ? 1 : 2;
   const workers = Array.from({ length: threads }, () => {
@@ -77,16 +79,26 @@ async function fanout(endpoint: string, metricsUrl: string | undefined, watchers
       await sleep(20);
     }
   })();
+  /** Puts at `rate` for `duration` s; each value is its send time, or 0 for writes not measured. */
+  const write = async (duration: number, measured: boolean) => {
+    const puts = Math.round(rate * duration);
+    const start = performance.now();
+    for (let i = 0; i < puts; i++) {
+      const due = start + (i * 1000) / rate;
+      if (due > performance.now()) await sleep(due - performance.now());
+      const value = Buffer.alloc(8);
+      if (measured) value.writeDoubleLE(now());
+      void client.kv.Put!({ key: Buffer.from(shape === 'key' ? KEY : `${PREFIX}${i % 100}`), value });
+    }
+    return puts;
+  };
+  // Steady state is measured: both servers first take writes that are not (kvd's code paths
+  // are compiled by the JIT as they first run).
+  await write(warmupSeconds, false);
+  await sleep(500);
   await loopDelayP99Ms(metricsUrl); // starts the delay's window
-  const puts = Math.round(rate * seconds);
   const t0 = performance.now();
-  for (let i = 0; i < puts; i++) {
-    const due = t0 + (i * 1000) / rate;
-    if (due > performance.now()) await sleep(due - performance.now());
-    const value = Buffer.alloc(8);
-    value.writeDoubleLE(now());
-    void client.kv.Put!({ key: Buffer.from(shape === 'key' ? KEY : `${PREFIX}${i % 100}`), value });
-  }
+  const puts = await write(seconds, true);
   await sleep(2000); // the last events arrive
   writing = false;
   await probe;
@@ -108,6 +120,7 @@ async function main(): Promise<void> {
     options: {
       rounds: { type: 'string', default: '2' },
       seconds: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
       watchers: { type: 'string', default: '1000,10000' },
       streams: { type: 'string', default: '1,100' },
       shapes: { type: 'string', default: 'key,prefix' },
@@ -119,6 +132,7 @@ async function main(): Promise<void> {
   });
   const rounds = Number(values.rounds);
   const seconds = Number(values.seconds);
+  const warmupSeconds = Number(values.warmup);
   const watcherCounts = values.watchers!.split(',').map(Number);
   const streamCounts = values.streams!.split(',').map(Number);
   const shapes = values.shapes!.split(',') as Shape[];
@@ -132,7 +146,7 @@ async function main(): Promise<void> {
       try {
         for (const watchers of watcherCounts) for (const streams of streamCounts) for (const shape of shapes) {
           const rate = Math.max(1, Number(values.events) / watchers);
-          const r = await fanout(server.endpoint, metricsUrl, watchers, streams, shape, rate, seconds);
+          const r = await fanout(server.endpoint, metricsUrl, watchers, streams, shape, rate, seconds, warmupSeconds);
           push(results, `${kind}|${watchers}|${streams}|${shape}`, r);
           console.log(`round ${round + 1} ${kind.padEnd(4)} ${watchers} watchers ${streams} streams ${shape.padEnd(6)} ${r.eventsPerSec.toFixed(0)} events/s (${(r.delivered * 100).toFixed(1)}% delivered) p50 ${r.p50Ms.toFixed(1)} ms p99 ${r.p99Ms.toFixed(1)} ms probe p99 ${r.probeP99Ms.toFixed(1)} ms${metricsUrl ? ` gateway loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms` : ''}`);
         }
@@ -144,7 +158,7 @@ async function main(): Promise<void> {
   const lines = [
     `### ${new Date().toISOString().slice(0, 10)} — commit ${commit} — watch fan-out, one member each`,
     '',
-    `Machine: ${machine}. A writer puts 8-byte values at ${values.events} events/s divided by the watcher count for ${seconds} s; receivers on two worker threads; latency is put sent → event received; "probe p99" is a serializable get every 20 ms meanwhile; "loop p99" is kvd's gateway event-loop delay (monitorEventLoopDelay, from its /metrics). ${rounds} alternating rounds; medians.`,
+    `Machine: ${machine}. A writer puts 8-byte values at ${values.events} events/s divided by the watcher count for ${seconds} s, after ${warmupSeconds} s of the same writes not measured; receivers on two worker threads; latency is put sent → event received; "probe p99" is a serializable get every 20 ms meanwhile; "loop p99" is kvd's gateway event-loop delay (monitorEventLoopDelay, from its /metrics). ${rounds} alternating rounds; medians.`,
     '',
     '| watchers | streams | on | kvd events/s | kvd p50 ms | kvd p99 ms | kvd probe p99 ms | kvd loop p99 ms | etcd events/s | etcd p50 ms | etcd p99 ms | etcd probe p99 ms | kvd/etcd p99 |',
     '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
