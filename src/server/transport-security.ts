@@ -11,6 +11,8 @@ export interface TransportSecurity {
   certFile: string;
   keyFile: string;
   trustedCaFile: string;
+  /** Certificates revoked by their CA (PEM): the other end may not present one. */
+  crlFile: string;
   clientCertAuth: boolean;
   autoTls: boolean;
 }
@@ -19,6 +21,7 @@ export interface TlsMaterial {
   cert: string;
   key: string;
   ca?: string;
+  crl?: string;
   /** The other end must present a certificate signed by `ca` (or by the system's roots without one). */
   verifyPeer: boolean;
   /** Generated at start: dialling such a listener does not verify its certificate, as etcd. */
@@ -47,6 +50,7 @@ export function loadTlsMaterial(security: TransportSecurity, defaults: TlsDefaul
       cert: fs.readFileSync(security.certFile, 'utf8'),
       key: fs.readFileSync(security.keyFile, 'utf8'),
       ...(security.trustedCaFile ? { ca: fs.readFileSync(security.trustedCaFile, 'utf8') } : {}),
+      ...(security.crlFile ? { crl: fs.readFileSync(security.crlFile, 'utf8') } : {}),
       verifyPeer: security.clientCertAuth || security.trustedCaFile !== '',
       selfSigned: false,
     };
@@ -64,7 +68,7 @@ function common(m: TlsMaterial): tls.SecureContextOptions {
 
 /** Options of a listener: its certificate, and the client certificates it requires. */
 export function listenOptions(m: TlsMaterial): tls.TlsOptions {
-  return { ...common(m), requestCert: m.verifyPeer, rejectUnauthorized: m.verifyPeer };
+  return { ...common(m), ...(m.crl ? { crl: m.crl } : {}), requestCert: m.verifyPeer, rejectUnauthorized: m.verifyPeer };
 }
 
 /** Options of a dialler: the same certificate as a client certificate, the server verified by the CA. */

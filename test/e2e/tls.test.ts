@@ -1,6 +1,6 @@
 // TLS and mutual TLS on client and peer URLs, with certificates made by openssl for the test:
 // etcdctl with a client certificate gets from kvd what it gets from etcd, clients without a
-// certificate from the trusted CA are refused by both, the JSON gateway and /health share the
+// certificate from the trusted CA or with a revoked one are refused by both, the JSON gateway and /health share the
 // TLS port, members with peer certificates form a cluster (snapshots included) that refuses a
 // member whose certificate another CA signed, auto TLS serves, and tsctl prints what etcdctl prints.
 import { test } from 'node:test';
@@ -27,7 +27,7 @@ const SKIP_VERIFY = ['--insecure-transport=false', '--insecure-skip-tls-verify']
 const QUICK = ['--dial-timeout=1s', '--command-timeout=2s'];
 
 async function withCerts(fn: (c: TestCerts) => Promise<void>): Promise<void> {
-  const certs = makeTestCerts(['alice'], ['mallory']);
+  const certs = makeTestCerts(['alice', 'bob'], ['mallory']);
   try {
     await fn(certs);
   } finally {
@@ -81,6 +81,28 @@ test('with --client-cert-auth, a plaintext client and a client certificate from 
     assert.deepEqual(outcomes.kvd, outcomes.etcd);
     assert.notEqual(outcomes.kvd![1], 0);
     assert.notEqual(outcomes.kvd![2], 0);
+  });
+});
+
+test('--client-crl-file: a client certificate the CA revoked is refused, by kvd as by etcd', async () => {
+  await withCerts(async (certs) => {
+    const crl = certs.revoke(['bob']);
+    const outcomes: Record<string, (number | null)[]> = {};
+    for (const kind of ['etcd', 'kvd'] as const) {
+      const server = await startServer({ kind, tls: { client: true, ctlArgs: ctlTlsArgs(certs) }, extraArgs: [...clientTlsArgs(certs), '--client-crl-file', crl, '--log-level', 'warn'] });
+      try {
+        const trusted = await etcdctl(server.endpoint, [...ctlTlsArgs(certs), 'put', 'k', 'v']);
+        const revoked = await etcdctl(server.endpoint, [...QUICK, ...ctlTlsArgs(certs, 'bob'), 'get', 'k']);
+        assert.equal(trusted.stdout, 'OK\n', trusted.stderr);
+        assert.equal(revoked.stdout, '');
+        outcomes[kind] = [trusted.code, revoked.code];
+        if (kind === 'kvd') assert.match(server.logs(), /"error":"certificate not trusted \(CERT_REVOKED\)","msg":"rejected connection"/);
+      } finally {
+        await server.stop();
+      }
+    }
+    assert.deepEqual(outcomes.kvd, outcomes.etcd);
+    assert.notEqual(outcomes.kvd![1], 0);
   });
 });
 

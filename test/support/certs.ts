@@ -10,6 +10,8 @@ export interface TestCerts {
   dir: string;
   /** The path of a file made here: ca.crt, server.crt, server.key, <cn>.crt, <cn>.key, other-ca.crt, other-server.crt, … */
   file(name: string): string;
+  /** Revokes the CA's certificates of these Common Names; returns the path of the CA's revocation list (PEM). */
+  revoke(cns: string[]): string;
   remove(): void;
 }
 
@@ -43,6 +45,14 @@ export function makeTestCerts(clients: string[], otherClients: string[]): TestCe
   return {
     dir,
     file: (name) => path.join(dir, name),
+    revoke: (cns) => {
+      fs.writeFileSync(path.join(dir, 'ca.cnf'), '[ca]\ndefault_ca=test_ca\n[test_ca]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=2\ncertificate=ca.crt\nprivate_key=ca.key\n');
+      fs.writeFileSync(path.join(dir, 'index.txt'), '');
+      fs.writeFileSync(path.join(dir, 'crlnumber'), '01\n');
+      for (const cn of cns) openssl(dir, ['ca', '-config', 'ca.cnf', '-revoke', `${cn}.crt`]);
+      openssl(dir, ['ca', '-config', 'ca.cnf', '-gencrl', '-out', 'ca.crl']);
+      return path.join(dir, 'ca.crl');
+    },
     remove: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -28,7 +28,7 @@ async function withListener(
     whoAmI: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, Buffer.from(clientCertCommonName(call) ?? '(none)')),
   });
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const security = { certFile: certs.file('server.crt'), keyFile: certs.file('server.key'), trustedCaFile: clientCertAuth ? certs.file('ca.crt') : '', clientCertAuth, autoTls: false };
+  const security = { certFile: certs.file('server.crt'), keyFile: certs.file('server.key'), trustedCaFile: clientCertAuth ? certs.file('ca.crt') : '', crlFile: '', clientCertAuth, autoTls: false };
   const material = loadTlsMaterial(security, { ...defaults, warn: () => {} }, '', []);
   const refusals: string[] = [];
   const listener = await listenClientUrl(new URL('https://127.0.0.1:0'), material, {

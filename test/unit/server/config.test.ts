@@ -103,9 +103,10 @@ test('the example configuration of deploy/ is valid', () => {
 
 test('TLS settings: etcd\'s flags and ETCD_* variables, cipher suites by their Go names, the minimum version', () => {
   const c = run(['--cert-file', 'server.crt', '--key-file=server.key', '--client-cert-auth', '--peer-auto-tls',
-    '--cipher-suites', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305'], { ETCD_TRUSTED_CA_FILE: 'ca.crt', ETCD_PEER_CLIENT_CERT_AUTH: 'true' });
-  assert.deepEqual(c.clientSecurity, { certFile: 'server.crt', keyFile: 'server.key', trustedCaFile: 'ca.crt', clientCertAuth: true, autoTls: false });
-  assert.deepEqual(c.peerSecurity, { certFile: '', keyFile: '', trustedCaFile: '', clientCertAuth: true, autoTls: true });
+    '--cipher-suites', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305', '--client-crl-file', 'client.crl'],
+  { ETCD_TRUSTED_CA_FILE: 'ca.crt', ETCD_PEER_CLIENT_CERT_AUTH: 'true', ETCD_PEER_CRL_FILE: 'peer.crl' });
+  assert.deepEqual(c.clientSecurity, { certFile: 'server.crt', keyFile: 'server.key', trustedCaFile: 'ca.crt', crlFile: 'client.crl', clientCertAuth: true, autoTls: false });
+  assert.deepEqual(c.peerSecurity, { certFile: '', keyFile: '', trustedCaFile: '', crlFile: 'peer.crl', clientCertAuth: true, autoTls: true });
   assert.equal(c.ciphers, 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305');
   assert.equal(c.tlsMinVersion, 'TLS1.2');
   assert.equal(run(['--tls-min-version', 'TLS1.3']).tlsMinVersion, 'TLS1.3');
@@ -123,8 +124,8 @@ test('--config-file: TLS settings under client-transport-security and peer-trans
       'cipher-suites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256]',
     ].join('\n'));
     const c = run(['--config-file', file]);
-    assert.deepEqual(c.clientSecurity, { certFile: '/etc/kvd/server.crt', keyFile: '/etc/kvd/server.key', trustedCaFile: '/etc/kvd/ca.crt', clientCertAuth: true, autoTls: false });
-    assert.deepEqual(c.peerSecurity, { certFile: '', keyFile: '', trustedCaFile: '', clientCertAuth: false, autoTls: true });
+    assert.deepEqual(c.clientSecurity, { certFile: '/etc/kvd/server.crt', keyFile: '/etc/kvd/server.key', trustedCaFile: '/etc/kvd/ca.crt', crlFile: '', clientCertAuth: true, autoTls: false });
+    assert.deepEqual(c.peerSecurity, { certFile: '', keyFile: '', trustedCaFile: '', crlFile: '', clientCertAuth: false, autoTls: true });
     assert.equal(c.ciphers, 'ECDHE-RSA-AES256-GCM-SHA384:TLS_AES_128_GCM_SHA256');
     fs.writeFileSync(file, 'peer-transport-security:\n  no-such-key: 1\n');
     assert.throws(() => parseConfig(['--config-file', file]), /unknown setting "peer-transport-security.no-such-key"/);
