@@ -127,7 +127,7 @@ test('curl with a client certificate: /health and the JSON gateway on the TLS cl
   });
 });
 
-test('a 3-member cluster with peer mutual TLS replicates and sends snapshots; a member whose peer certificate another CA signed is refused', async () => {
+test('a 3-member cluster with peer mutual TLS replicates and sends snapshots; a member whose peer certificate another CA signed, or that names another address, is refused', async () => {
   await withCerts(async (certs) => {
     const ctlArgs = ctlTlsArgs(certs);
     const memberArgs = [...clientTlsArgs(certs), '--snapshot-count', '50', '--experimental-snapshot-catchup-entries', '10'];
@@ -146,6 +146,10 @@ test('a 3-member cluster with peer mutual TLS replicates and sends snapshots; a 
       const list = await etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'list']);
       assert.match(list.stdout, /^[0-9a-f]+, unstarted, , https:\/\/127\.0\.0\.1:\d+, , false$/m);
       assert.equal(list.stdout.match(/, started, /g)?.length, 3);
+      // The right CA but a certificate for another host's address: refused too (etcd's peer listeners check it as well).
+      await assert.rejects(cluster.join(intruder, [...memberArgs, ...peerTlsArgs(certs, 'far-server')]), /exited at start/);
+      const addressRefusal = /"error":"x509: certificate is valid for 10\.9\.9\.9, not 127\.0\.0\.1","msg":"refused a peer connection"/;
+      assert.ok(cluster.members.some((m) => addressRefusal.test(m.logs())), 'a member logged why it refused the certificate for another host');
 
       // A member with a good certificate joins once the log is compacted: it gets a snapshot over TLS.
       assert.equal((await etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'remove', /^Member\s+([0-9a-f]+) added/.exec(added.stdout)![1]!])).code, 0);

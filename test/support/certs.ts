@@ -1,6 +1,7 @@
 // Test certificates made with the openssl command in a temporary directory: a CA with a server
 // certificate for 127.0.0.1 (also usable as a client certificate, as members present theirs to
-// each other) and client certificates by Common Name, and a second, unrelated CA with the same.
+// each other), one for another host (far-server) and client certificates by Common Name, and a
+// second, unrelated CA with the same.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,8 @@ function issue(dir: string, prefix: string, leaf: string, cn: string, extensions
 }
 
 const SERVER_EXT = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n';
+/** A member certificate from the trusted CA for another host's address. */
+const FAR_SERVER_EXT = 'subjectAltName=IP:10.9.9.9\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n';
 const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n';
 
 /** `clients`: the Common Names of client certificates from the CA; `otherClients` from the other CA. */
@@ -40,6 +43,7 @@ export function makeTestCerts(clients: string[], otherClients: string[]): TestCe
   authority(dir, 'other-', 'unrelated test CA');
   issue(dir, '', 'server', 'server', SERVER_EXT);
   issue(dir, 'other-', 'other-server', 'server', SERVER_EXT);
+  issue(dir, '', 'far-server', 'server', FAR_SERVER_EXT);
   for (const cn of clients) issue(dir, '', cn, cn, CLIENT_EXT);
   for (const cn of otherClients) issue(dir, 'other-', cn, cn, CLIENT_EXT);
   return {

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import { FrameReader, frame } from './frames.js';
 import { fsyncPath } from '../fsync.js';
 import { dialOptions, handshakeFailure, listenOptions, requireMaterial, type TlsMaterial } from '../../server/transport-security.js';
+import { peerAddressMismatch } from '../../server/peer-address.js';
 import type { Message, SnapshotMeta } from './types.js';
 
 /** `urls`: the sender's peer URLs, so that a member that has not yet applied its addition can answer it. */
@@ -120,7 +121,7 @@ export class PeerTransport {
   async listen(urls: URL[]): Promise<void> {
     for (const url of urls) {
       const material = requireMaterial(url, this.tls, '--peer-cert-file, --peer-key-file');
-      const server = material ? tls.createServer(listenOptions(material), (socket) => this.accept(socket)) : net.createServer((socket) => this.accept(socket));
+      const server = material ? tls.createServer(listenOptions(material), (socket) => this.acceptSecure(socket)) : net.createServer((socket) => this.accept(socket));
       server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
         this.events.log('warn', { error: handshakeFailure(err, socket) }, 'refused a peer connection');
       });
@@ -168,6 +169,16 @@ export class PeerTransport {
     const header: Inbound = { snapshot: { cluster: this.clusterId, from: this.id, to: peer.id, urls: this.urls, message, size } };
     return exchange(new URL(peer.peerURLs[0]!), this.tls, header, (socket) => fs.createReadStream(file).pipe(socket, { end: false })).then((reply) => {
       if (!('ok' in reply)) throw new Error('error' in reply ? reply.error : 'unexpected reply');
+    });
+  }
+
+  /** A TLS peer is accepted once its certificate allows the address it connects from. */
+  private acceptSecure(socket: tls.TLSSocket): void {
+    socket.on('error', () => {});
+    void peerAddressMismatch(socket).then((mismatch) => {
+      if (!mismatch) return this.accept(socket);
+      this.events.log('warn', { 'remote-addr': socket.remoteAddress, error: mismatch }, 'refused a peer connection');
+      socket.destroy();
     });
   }
 
