@@ -39,6 +39,9 @@ export function revKey(main: number, sub: number): Buffer {
   return b;
 }
 
+/** The main revision of a revision key. */
+export const revKeyMain = (key: Uint8Array): number => readU64(key, 0);
+
 /**
  * A history key. The length first makes one key's entries a contiguous run that no other key's
  * can interleave (a key that extends another sorts by its length, not inside the shorter's run).

@@ -2,7 +2,7 @@
 //   rev     : main ‖ sub (u64 BE each) → flag (1 = tombstone) ‖ mvccpb.KeyValue bytes
 //   index   : user key → IndexRecord, the key's current state (key-index.ts)
 //   history : each key's stored revisions (key-index.ts)
-//   meta  : consistentIndex (and its term), revision, compactRevision, membership, alarms, auth
+//   meta    : consistentIndex (and its term), revision, compactRevision, membership, alarms, auth
 // A batch of committed entries is applied in one write transaction that also stores the
 // consistent index; LMDB runs without fsync because the WAL replays anything past it.
 import fs from 'node:fs';

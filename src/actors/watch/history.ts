@@ -1,7 +1,7 @@
 // The store's history as the watch core reads it: the revisions database in one LMDB read
 // transaction, each event with the KeyValue its key had just before it.
 import { openDatabases, viewOf, type Databases } from '../mvcc/store.js';
-import { revKey } from '../mvcc/key-index.js';
+import { revKey, revKeyMain } from '../mvcc/key-index.js';
 import type { View } from '../mvcc/range.js';
 import { keyOfKeyValue } from '../mvcc/keyvalue.js';
 import type { WatchEvent } from '../mvcc/store.js';
@@ -29,7 +29,7 @@ export class LmdbHistory implements History {
         let bytes = 0;
         let through = from - 1;
         for (const { key, value } of dbs.rev.getRange({ start: revKey(from, 0), end: revKey(to + 1, 0), transaction } as never)) {
-          const main = Number((key as Buffer).readBigUInt64BE(0));
+          const main = revKeyMain(key as Buffer);
           if (main !== through) {
             // A revision is whole before the next one starts: stop at a boundary once full.
             if (revisions.length >= limits.maxRevs || bytes >= limits.maxBytes) break;
