@@ -1,10 +1,15 @@
 // etcdctl 3.4 sends an endpoint it dials by itself (`endpoint status`/`hashkv` with --cluster,
 // or --endpoints=http://…) with its scheme as the HTTP/2 :authority ("http://host:port"), and
-// Node's nghttp2 resets such streams. So client connections pass through this front: frames are
-// parsed until the first request's headers; a connection whose :authority carries a scheme has
-// every literal :authority value replaced (grpc-js does not read it), any other is forwarded
-// untouched from then on. The replacement is shorter than the original, so the server's HPACK
-// table never evicts an entry the client still refers to.
+// Node's nghttp2 resets such streams. So a client connection's frames are read here until its
+// first request's headers. A connection whose :authority carries a scheme then goes on through
+// a rewriting stream that replaces every literal :authority value (grpc-js does not read it);
+// the replacement is shorter than the original, so the server's HPACK table never evicts an
+// entry the client still refers to. Any other connection's socket is handed to HTTP/2 itself,
+// with the bytes read so far put back, and costs nothing more.
+//
+// Clients such as grpc-go send no request before the server's SETTINGS frame, so the front
+// sends one itself (empty: the defaults), and keeps the client's acknowledgement of it from
+// the HTTP/2 server, which sends its own SETTINGS once it has the connection.
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 
@@ -12,7 +17,10 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const FRAME_HEADER = 9;
 const MAX_FRAME = 16384; // the size every HTTP/2 peer accepts
 const HEADERS = 0x1;
+const SETTINGS = 0x4;
+const PING = 0x6;
 const CONTINUATION = 0x9;
+const ACK = 0x1;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 const PADDED = 0x8;
@@ -111,13 +119,116 @@ function frame(type: number, flags: number, stream: number, payload: Buffer): Bu
 
 interface PendingHeaders { stream: number; flags: number; priority: Buffer; fragments: Buffer[]; raw: Buffer[] }
 
-/** The stream grpc-js reads a client connection from. */
-export class AuthorityFront extends Duplex {
-  private mode: 'preface' | 'sniff' | 'rewrite' | 'pass' = 'preface';
+/** Splits a connection's bytes (after the preface) into complete frames. */
+class FrameReader {
   private pending: Buffer = Buffer.alloc(0);
+
+  /** The frames `chunk` completes, in order. */
+  read(chunk: Buffer): Buffer[] {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const frames: Buffer[] = [];
+    while (this.pending.length >= FRAME_HEADER) {
+      const end = FRAME_HEADER + this.pending.readUIntBE(0, 3);
+      if (this.pending.length < end) break;
+      frames.push(this.pending.subarray(0, end));
+      this.pending = this.pending.subarray(end);
+    }
+    return frames;
+  }
+
+  /** Bytes of a frame not yet complete. */
+  rest(): Buffer {
+    return this.pending;
+  }
+}
+
+/** Joins a HEADERS frame and its CONTINUATION frames into one header block. */
+class HeaderBlocks {
   private headers?: PendingHeaders;
+
+  /** Whether `raw` belongs to a header block; the block, once `raw` completes it. */
+  take(raw: Buffer): { part: boolean; done?: { h: PendingHeaders; block: Buffer } } {
+    const type = raw[3]!;
+    const flags = raw[4]!;
+    if (type === HEADERS) {
+      let payload = raw.subarray(FRAME_HEADER);
+      const pad = flags & PADDED ? payload[0]! : 0;
+      if (flags & PADDED) payload = payload.subarray(1);
+      const priority = flags & PRIORITY ? payload.subarray(0, 5) : Buffer.alloc(0);
+      this.headers = { stream: raw.readUInt32BE(5) & 0x7fffffff, flags, priority, fragments: [payload.subarray(priority.length, payload.length - pad)], raw: [raw] };
+    } else if (type === CONTINUATION && this.headers) {
+      this.headers.fragments.push(raw.subarray(FRAME_HEADER));
+      this.headers.raw.push(raw);
+    } else {
+      return { part: false };
+    }
+    if (!(flags & END_HEADERS)) return { part: true };
+    const h = this.headers!;
+    this.headers = undefined;
+    return { part: true, done: { h, block: Buffer.concat(h.fragments) } };
+  }
+}
+
+/**
+ * Reads a client connection (its first bytes, the HTTP/2 preface, may already be put back in
+ * `socket`) until its first request's headers, then gives `serve` the connection HTTP/2 is to
+ * read: the socket itself, or a rewriting stream over it when the :authority carries a scheme.
+ */
+export function frontConnection(socket: net.Socket, serve: (connection: Duplex) => void): void {
+  socket.write(frame(SETTINGS, 0, 0, Buffer.alloc(0)));
+  const kept: Buffer[] = [];
+  const reader = new FrameReader();
+  const blocks = new HeaderBlocks();
+  let preface = Buffer.alloc(0);
+  let acknowledged = false;
+  let scheme: boolean | undefined;
+  const handOver = (read: Buffer, connection: () => Duplex) => {
+    socket.off('data', onData);
+    socket.pause();
+    socket.unshift(read);
+    serve(connection());
+  };
+  const onData = (chunk: Buffer) => {
+    if (preface.length < PREFACE.length) {
+      preface = Buffer.concat([preface, chunk]);
+      if (preface.length < PREFACE.length) return;
+      // Not HTTP/2 after all: the HTTP/2 server answers it.
+      if (!preface.subarray(0, PREFACE.length).equals(PREFACE)) return handOver(preface, () => socket);
+      kept.push(preface.subarray(0, PREFACE.length));
+      chunk = preface.subarray(PREFACE.length);
+    }
+    for (const raw of reader.read(chunk)) {
+      const type = raw[3]!;
+      const flags = raw[4]!;
+      if (type === SETTINGS && flags & ACK && !acknowledged) {
+        acknowledged = true; // the acknowledgement of the front's SETTINGS, which HTTP/2 never sent
+        continue;
+      }
+      if (type === PING && !(flags & ACK) && scheme === undefined) {
+        socket.write(frame(PING, ACK, 0, raw.subarray(FRAME_HEADER))); // answered while no request came
+        continue;
+      }
+      const { done } = blocks.take(raw);
+      if (done && scheme === undefined) {
+        const authority = fields(done.block).find((f) => f.authority)?.authority;
+        scheme = !!authority && hasScheme(authority.value, authority.huffman);
+      }
+      kept.push(raw);
+    }
+    if (scheme === undefined || !acknowledged) return;
+    handOver(Buffer.concat([...kept, reader.rest()]), () => (scheme ? new AuthorityRewriter(socket) : socket));
+  };
+  socket.on('data', onData);
+}
+
+/** The stream HTTP/2 reads a connection from whose :authority values carry a scheme. */
+export class AuthorityRewriter extends Duplex {
+  private readonly reader = new FrameReader();
+  private readonly blocks = new HeaderBlocks();
+  private prefaceLeft = PREFACE.length;
   private corked = false;
 
+  /** `socket` is read from the connection's preface on. */
   constructor(private readonly socket: net.Socket) {
     super();
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -167,61 +278,17 @@ export class AuthorityFront extends Duplex {
   }
 
   private receive(chunk: Buffer): void {
-    if (this.mode === 'pass') return this.forward(chunk);
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    if (this.mode === 'preface') {
-      const seen = this.pending.subarray(0, PREFACE.length);
-      if (!PREFACE.subarray(0, seen.length).equals(seen)) return this.passRest(); // not HTTP/2: grpc-js answers it
-      if (this.pending.length < PREFACE.length) return;
-      this.forward(this.pending.subarray(0, PREFACE.length));
-      this.pending = this.pending.subarray(PREFACE.length);
-      this.mode = 'sniff';
+    if (this.prefaceLeft) {
+      const preface = chunk.subarray(0, this.prefaceLeft);
+      this.prefaceLeft -= preface.length;
+      this.forward(preface);
+      chunk = chunk.subarray(preface.length);
     }
-    while (this.pending.length >= FRAME_HEADER) {
-      const length = this.pending.readUIntBE(0, 3);
-      if (this.pending.length < FRAME_HEADER + length) return;
-      const raw = this.pending.subarray(0, FRAME_HEADER + length);
-      this.pending = this.pending.subarray(FRAME_HEADER + length);
-      if (this.frame(raw) === 'pass') return this.passRest();
+    for (const raw of this.reader.read(chunk)) {
+      const { part, done } = this.blocks.take(raw);
+      if (!part) this.forward(raw);
+      else if (done) this.emitHeaders(done.h, rewrite(done.block));
     }
-  }
-
-  private passRest(): void {
-    this.mode = 'pass';
-    const rest = this.pending;
-    this.pending = Buffer.alloc(0);
-    this.forward(rest);
-  }
-
-  /** Handles one complete frame; returns the mode the connection is in afterwards. */
-  private frame(raw: Buffer): typeof this.mode {
-    const type = raw[3]!;
-    const flags = raw[4]!;
-    const stream = raw.readUInt32BE(5) & 0x7fffffff;
-    if (type === HEADERS) {
-      let payload = raw.subarray(FRAME_HEADER);
-      const pad = flags & PADDED ? payload[0]! : 0;
-      if (flags & PADDED) payload = payload.subarray(1);
-      const priority = flags & PRIORITY ? payload.subarray(0, 5) : Buffer.alloc(0);
-      this.headers = { stream, flags, priority, fragments: [payload.subarray(priority.length, payload.length - pad)], raw: [raw] };
-    } else if (type === CONTINUATION && this.headers) {
-      this.headers.fragments.push(raw.subarray(FRAME_HEADER));
-      this.headers.raw.push(raw);
-    } else {
-      this.forward(raw);
-      return this.mode;
-    }
-    if (!(flags & END_HEADERS)) return this.mode;
-    const h = this.headers!;
-    this.headers = undefined;
-    const block = Buffer.concat(h.fragments);
-    if (this.mode === 'sniff') {
-      const authority = fields(block).find((f) => f.authority)?.authority;
-      this.mode = authority && hasScheme(authority.value, authority.huffman) ? 'rewrite' : 'pass';
-    }
-    if (this.mode === 'pass') this.forward(Buffer.concat(h.raw));
-    else this.emitHeaders(h, rewrite(block));
-    return this.mode;
   }
 
   private emitHeaders(h: PendingHeaders, block: Buffer): void {

@@ -5,14 +5,14 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { AuthorityFront } from './authority-front.js';
+import { frontConnection } from './authority-front.js';
 import { handshakeFailure, listenOptions, type TlsMaterial } from '../server/transport-security.js';
 
 export interface ConnectionRoutes {
   /**
    * An HTTP/2 connection for grpc-js: a TLS socket that negotiated h2 as it is (grpc-js then
    * sees the verified client certificate; etcdctl names no scheme in :authority over TLS), any
-   * other through the authority front.
+   * other after the authority front has read its first request's headers.
    */
   grpc(connection: Duplex): void;
   http(socket: net.Socket): void;
@@ -36,7 +36,7 @@ function routeByFirstBytes(socket: net.Socket, routes: ConnectionRoutes): void {
     socket.off('data', onData);
     socket.pause();
     socket.unshift(head);
-    if (head.subarray(0, PREFACE_START.length).equals(PREFACE_START)) routes.grpc(new AuthorityFront(socket));
+    if (head.subarray(0, PREFACE_START.length).equals(PREFACE_START)) frontConnection(socket, routes.grpc);
     else routes.http(socket);
     socket.resume();
   };
