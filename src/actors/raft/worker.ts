@@ -109,6 +109,19 @@ let lastWritten = { index: 0, term: 0 };
 function handleReady(rd: Ready): void {
   if (rd.softState) onSoftState(rd.softState.leader);
   const mustSync = rd.entries.length > 0 || !!rd.snapshot || (!!rd.hardState && (rd.hardState.term !== lastHard.term || rd.hardState.vote !== lastHard.vote));
+  // What waits for nothing leaves first: committed entries to be applied (a client waits for
+  // them), then appends to followers, which persist them while this member writes its own copy
+  // (Raft thesis 10.2.1). Other messages wait until this member's write is durable.
+  if (rd.committedEntries.length) send(cfg.mvccPort, { term: rd.hardState?.term ?? board.get('term'), entries: rd.committedEntries } satisfies ApplyBatch);
+  const now: Message[] = [];
+  const later: Message[] = [];
+  for (const m of rd.messages) {
+    if (m.type === 'snap') requestSnapshot(m);
+    else if (!mustSync || m.type === 'app') now.push(m);
+    else later.push(m);
+  }
+  for (const m of now) if (m.type === 'heartbeat') heartbeatSent.set(m.to, performance.now());
+  transport.send(now);
   if (rd.entries.length || rd.hardState || rd.snapshot) {
     wal.append(rd.entries, rd.hardState, rd.snapshot);
     // A restored snapshot may keep the log that follows it.
@@ -124,19 +137,8 @@ function handleReady(rd: Ready): void {
     board.set('term', rd.hardState.term);
     board.set('commitIndex', rd.hardState.commit);
   }
-  const now: Message[] = [];
-  const later: Message[] = [];
-  for (const m of rd.messages) {
-    if (m.type === 'snap') requestSnapshot(m);
-    else if (!mustSync || m.type === 'app') now.push(m);
-    else later.push(m);
-  }
-  for (const m of now) if (m.type === 'heartbeat') heartbeatSent.set(m.to, performance.now());
-  transport.send(now);
   if (later.length) afterSync.push({ seq: writeSeq, messages: later });
   if (rd.committedEntries.length) {
-    const batch: ApplyBatch = { term: board.get('term'), entries: rd.committedEntries };
-    send(cfg.mvccPort, batch);
     for (const e of rd.committedEntries) if (e.type === EntryType.ConfChange) onConfChange(e);
     appliedSinceCompaction += rd.committedEntries.length;
     if (appliedSinceCompaction >= cfg.snapshotCount && !compacting) {
