@@ -2,7 +2,10 @@
 // or a 3-member cluster on loopback — alternating them over several rounds, runs each workload
 // (put, range linearizable and serializable, txn, mixed 90% reads / 10% puts) at each client
 // count against both, bounded by --seconds and --requests per run, optionally `etcdctl check
-// perf`, and reports medians and kvd/etcd ratios. `--write` appends the tables to BENCHMARKS.md.
+// perf`, and reports medians and kvd/etcd ratios. `--warmup S` first runs each workload S
+// seconds unmeasured, on both servers alike: kvd's JIT compiles its paths in the first seconds
+// of load, and the measured run then shows the steady state a long-running member is in.
+// `--write` appends the tables to BENCHMARKS.md.
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult, type Workload } from './load.js';
 import { startCluster } from '../test/e2e/harness/server.js';
@@ -15,6 +18,7 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '0' },
     requests: { type: 'string', default: '2000000' },
     clients: { type: 'string', default: '64' },
     keys: { type: 'string', default: '1000' },
@@ -28,6 +32,7 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const durationMs = Number(values.seconds) * 1000;
+const warmupMs = Number(values.warmup) * 1000;
 const clientCounts = values.clients!.split(',').map(Number);
 const members = Number(values.members);
 const workloads = values.workloads!.split(',') as Workload[];
@@ -70,8 +75,10 @@ for (let round = 0; round < rounds; round++) {
       await prefill(cluster.endpoints[0]!);
       for (const workload of workloads) {
         for (const clients of clientCounts) {
+          const spec = { endpoints: cluster.endpoints, workload, clients, connections: 4, maxRequests: Number(values.requests), valueSize: 256, keySpace: KEYS };
+          if (warmupMs) await runLoad({ ...spec, durationMs: warmupMs });
           const cpu = cpuMeter(cluster.members.map((m) => m.pid()!));
-          const load = await runLoad({ endpoints: cluster.endpoints, workload, clients, connections: 4, durationMs, maxRequests: Number(values.requests), valueSize: 256, keySpace: KEYS });
+          const load = await runLoad({ ...spec, durationMs });
           const r: RunResult = { ...load, cpuUsPerOp: (cpu() * 1e6) / load.ops };
           push(results, `${kind}|${workload}|${clients}`, r);
           console.log(`round ${round + 1} ${kind.padEnd(4)} ${workload.padEnd(19)} ${String(clients).padStart(4)} clients ${r.opsPerSec.toFixed(0).padStart(7)} ops/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  cpu ${r.cpuUsPerOp.toFixed(0)} µs/op  errors ${r.errors}`);
@@ -92,7 +99,7 @@ const shape = members === 1 ? 'One member each' : `${members}-member clusters`;
 const lines = [
   `### ${new Date().toISOString().slice(0, 10)} — commit ${commit} — ${shape}`,
   '',
-  `Machine: ${machine}. ${shape} on loopback, clients spread over the members' endpoints (4+ connections), 256-byte values, ${KEYS} keys, ${values.seconds} s (at most ${values.requests} requests) per run, ${rounds} alternating rounds; medians.${workloads.includes('txn') ? ' txn: one compare and a put.' : ''}${workloads.includes('mixed') ? ' mixed: 90% linearizable ranges, 10% puts.' : ''}`,
+  `Machine: ${machine}. ${shape} on loopback, clients spread over the members' endpoints (4+ connections), 256-byte values, ${KEYS} keys, ${values.seconds} s (at most ${values.requests} requests) per run${warmupMs ? ` after ${values.warmup} s of the same load not measured` : ''}, ${rounds} alternating rounds; medians.${workloads.includes('txn') ? ' txn: one compare and a put.' : ''}${workloads.includes('mixed') ? ' mixed: 90% linearizable ranges, 10% puts.' : ''}`,
   '',
   '| workload | clients | kvd ops/s | kvd p50 ms | kvd p99 ms | kvd CPU µs/op | etcd ops/s | etcd p50 ms | etcd p99 ms | etcd CPU µs/op | kvd/etcd ops |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
