@@ -9,6 +9,7 @@ import { randomInt, X509Certificate } from 'node:crypto';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { send, receive } from '../actors/channel.js';
+import { proposalTimeout } from './proposal-timeout.js';
 import { connectControl, type Remote } from '../actors/control.js';
 import type { RaftControl, RaftWorkerData } from '../actors/raft/worker.js';
 import type { MvccControl, MvccWorkerData } from '../actors/mvcc/worker.js';
@@ -317,11 +318,17 @@ export class Member {
   propose(op: WriteOp, conf = false, timeoutMs = this.requestTimeoutMs, auth?: AuthInfo): Promise<Uint8Array> {
     const id = this.nextId++;
     const data = encodeProposal({ origin: this.id, boot: this.boot, id, op, ...(auth ? { auth } : {}) });
+    const startedAt = Date.now();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         this.failedProposals++;
-        reject(Errors.timeout);
+        reject(proposalTimeout(startedAt, {
+          leader: this.board.get('leader'),
+          leaderElectedAt: this.board.get('leaderElectedAt'),
+          linkedSince: this.board.get('linkedSince'),
+          electionTimeoutMs: this.config.electionTimeoutMs,
+        }));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       if (!this.proposals.length) setImmediate(() => this.flushProposals());

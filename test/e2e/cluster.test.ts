@@ -241,6 +241,36 @@ test('membership errors are etcd\'s: promote a voter or a learner not in sync, u
   assert.match(kvd.at(-1)!, /member remove → 1 Error: (etcdserver: no leader|etcdserver: unhealthy cluster|context deadline exceeded)/);
 });
 
+/**
+ * A put sent to a follower just after its leader stopped (SIGSTOP: the forwarded proposal waits
+ * in the stopped leader's socket) times out after the new leader's election; returns the error.
+ */
+async function putLostWithLeader(kind: 'kvd' | 'etcd'): Promise<{ code?: number; details?: string }> {
+  const cluster = await startCluster({ kind, size: 3 });
+  const leader = await agreedLeader(cluster.members);
+  const follower = cluster.members.find((m) => m !== leader)!;
+  const c = connect(follower.endpoint);
+  try {
+    await c.kv.Put!({ key: b('before'), value: b('stop') });
+    process.kill(leader.pid()!, 'SIGSTOP');
+    // Sent well before the follower misses its leader for an election timeout (1 s).
+    await new Promise((r) => setTimeout(r, 300));
+    const err = await c.kv.Put!({ key: b('lost'), value: b('with the leader') }, { deadlineMs: 20_000 }).then(() => undefined, (e: { code?: number; details?: string }) => e);
+    assert.ok(err, `${kind}: the put forwarded to the stopped leader must not be acknowledged`);
+    return { code: err.code, details: err.details };
+  } finally {
+    c.close();
+    process.kill(leader.pid()!, 'SIGCONT');
+    await cluster.stop();
+  }
+}
+
+test('a put lost with a stopped leader times out as etcd\'s does: possibly due to previous leader failure', async () => {
+  const [etcd, kvd] = [await putLostWithLeader('etcd'), await putLostWithLeader('kvd')];
+  assert.deepEqual(etcd, { code: 14, details: 'etcdserver: request timed out, possibly due to previous leader failure' });
+  assert.deepEqual(kvd, etcd);
+});
+
 test('--auto-promote-learners promotes a learner once it has caught up', async () => {
   const cluster = await startCluster({ kind: 'kvd', size: 3, extraArgs: ['--auto-promote-learners'] });
   try {

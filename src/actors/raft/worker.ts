@@ -75,6 +75,8 @@ let core!: RaftCore;
 let drainScheduled = false;
 let ticks = 0;
 let nextReq = 1;
+/** A lone voter has been linked to its quorum since it started. */
+const startedAt = Date.now();
 
 // Proposals that arrive while no leader is known wait one election timeout for one.
 const waiting: { id: number; data: Uint8Array; conf?: boolean; deadline: number }[] = [];
@@ -150,8 +152,31 @@ function handleReady(rd: Ready): void {
   core.advance();
 }
 
+/** Since when each peer's connection has been up (as seen at ticks). */
+const linkedPeers = new Map<number, number>();
+
+/** Publishes since when this member has been linked to its leader or, leading, to a quorum of voters. */
+function publishLinks(): void {
+  const now = Date.now();
+  const up = new Set(transport.connected());
+  for (const id of linkedPeers.keys()) if (!up.has(id)) linkedPeers.delete(id);
+  for (const id of up) if (!linkedPeers.has(id)) linkedPeers.set(id, now);
+  const { leader, voters } = core.status();
+  let since = 0;
+  if (leader === cfg.id) {
+    // The quorum's other voters, the longest linked first: linked to a quorum since the last of them.
+    const needed = Math.floor(voters.length / 2);
+    const times = voters.filter((id) => id !== cfg.id).map((id) => linkedPeers.get(id)).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+    since = needed === 0 ? startedAt : times.length >= needed ? times[needed - 1]! : 0;
+  } else if (leader) {
+    since = linkedPeers.get(leader) ?? 0;
+  }
+  board.set('linkedSince', since);
+}
+
 function onSoftState(leader: number): void {
   board.set('leader', leader);
+  if (leader && leader !== lastLeader) board.set('leaderElectedAt', Date.now());
   if (leader !== lastLeader) {
     if (leader) log.info({ leader: leader.toString(16), term: core.status().term }, 'raft leader elected');
     else log.info({ term: core.status().term }, 'raft lost leader');
@@ -375,6 +400,7 @@ async function start(): Promise<void> {
   transport.setPeers([...peers.values()]);
   setInterval(() => {
     ticks++;
+    publishLinks();
     core.tick();
     expireWaiting();
     expireTransfers();
