@@ -14,7 +14,7 @@ export const Slot = {
   watching: 10,       // watch actor: 1 while any watcher exists (the mvcc actor sends events only then)
   keys: 11,           // mvcc actor: live keys
   watchersBehind: 12, // watch actor: watchers catching up from history
-  leaderElectedAt: 13, // raft actor: when this member last saw a new leader (ms since the epoch)
+  leaderElectedAt: 13, // raft actor: when this member last became leader (ms since the epoch)
   linkedSince: 14,    // raft actor: since when it has been linked to its leader, or leading to a quorum (ms; 0: not)
 } as const;
 

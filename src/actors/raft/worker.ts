@@ -176,7 +176,7 @@ function publishLinks(): void {
 
 function onSoftState(leader: number): void {
   board.set('leader', leader);
-  if (leader && leader !== lastLeader) board.set('leaderElectedAt', Date.now());
+  if (leader === cfg.id && leader !== lastLeader) board.set('leaderElectedAt', Date.now());
   if (leader !== lastLeader) {
     if (leader) log.info({ leader: leader.toString(16), term: core.status().term }, 'raft leader elected');
     else log.info({ term: core.status().term }, 'raft lost leader');

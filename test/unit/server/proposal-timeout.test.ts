@@ -7,7 +7,7 @@ import { Errors } from '../../../src/protocol/errors.js';
 const ELECTION = 1000;
 const view = (v: Partial<LeadershipView>): LeadershipView => ({ leader: 2, leaderElectedAt: 10_000, linkedSince: 10_000, electionTimeoutMs: ELECTION, ...v });
 
-test('a proposal made shortly before a new leader was elected blames the previous leader', () => {
+test('a proposal made shortly before this member became leader blames the previous leader', () => {
   assert.equal(proposalTimeout(60_000 - 500, view({ leaderElectedAt: 60_000, linkedSince: 60_100 })), Errors.timeoutDueToLeaderFail);
   assert.equal(proposalTimeout(60_000 - 2 * ELECTION + 1, view({ leaderElectedAt: 60_000, linkedSince: 50_000 })), Errors.timeoutDueToLeaderFail);
 });
