@@ -182,8 +182,12 @@ export function frontConnection(socket: net.Socket, serve: (connection: Duplex) 
   let preface = Buffer.alloc(0);
   let acknowledged = false;
   let scheme: boolean | undefined;
+  // A client that resets the connection before its first request: nobody else listens yet.
+  const onError = () => socket.destroy();
+  socket.on('error', onError);
   const handOver = (read: Buffer, connection: () => Duplex) => {
     socket.off('data', onData);
+    socket.off('error', onError);
     socket.pause();
     socket.unshift(read);
     serve(connection());

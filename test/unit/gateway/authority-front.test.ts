@@ -66,3 +66,17 @@ test('other connections are handed over as their socket', () =>
     assert.equal(served.length, 1);
     assert.ok(served[0] instanceof net.Socket);
   }));
+
+test('a client that resets its connection before its first request leaves the server serving', () =>
+  withServer(async (port, seen) => {
+    const raw = net.connect(port, '127.0.0.1');
+    // The front answers the preface with its SETTINGS frame; the client then resets the connection.
+    await new Promise<void>((resolve) => {
+      raw.once('data', () => resolve());
+      raw.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+    });
+    raw.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await requests(port, `127.0.0.1:${port}`, ['/after']), ['/after']);
+    assert.deepEqual(seen, [`127.0.0.1:${port}`]);
+  }));
