@@ -12,6 +12,7 @@
 // the HTTP/2 server, which sends its own SETTINGS once it has the connection.
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
+import { closeOnErrorUntilClaimed } from './unclaimed-socket.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const FRAME_HEADER = 9;
@@ -117,7 +118,7 @@ function frame(type: number, flags: number, stream: number, payload: Buffer): Bu
   return Buffer.concat([head, payload]);
 }
 
-interface PendingHeaders { stream: number; flags: number; priority: Buffer; fragments: Buffer[]; raw: Buffer[] }
+interface PendingHeaders { stream: number; flags: number; priority: Buffer; fragments: Buffer[] }
 
 /** Splits a connection's bytes (after the preface) into complete frames. */
 class FrameReader {
@@ -155,10 +156,9 @@ class HeaderBlocks {
       const pad = flags & PADDED ? payload[0]! : 0;
       if (flags & PADDED) payload = payload.subarray(1);
       const priority = flags & PRIORITY ? payload.subarray(0, 5) : Buffer.alloc(0);
-      this.headers = { stream: raw.readUInt32BE(5) & 0x7fffffff, flags, priority, fragments: [payload.subarray(priority.length, payload.length - pad)], raw: [raw] };
+      this.headers = { stream: raw.readUInt32BE(5) & 0x7fffffff, flags, priority, fragments: [payload.subarray(priority.length, payload.length - pad)] };
     } else if (type === CONTINUATION && this.headers) {
       this.headers.fragments.push(raw.subarray(FRAME_HEADER));
-      this.headers.raw.push(raw);
     } else {
       return { part: false };
     }
@@ -182,12 +182,10 @@ export function frontConnection(socket: net.Socket, serve: (connection: Duplex) 
   let preface = Buffer.alloc(0);
   let acknowledged = false;
   let scheme: boolean | undefined;
-  // A client that resets the connection before its first request: nobody else listens yet.
-  const onError = () => socket.destroy();
-  socket.on('error', onError);
+  const claim = closeOnErrorUntilClaimed(socket);
   const handOver = (read: Buffer, connection: () => Duplex) => {
     socket.off('data', onData);
-    socket.off('error', onError);
+    claim();
     socket.pause();
     socket.unshift(read);
     serve(connection());
@@ -226,7 +224,7 @@ export function frontConnection(socket: net.Socket, serve: (connection: Duplex) 
 }
 
 /** The stream HTTP/2 reads a connection from whose :authority values carry a scheme. */
-export class AuthorityRewriter extends Duplex {
+class AuthorityRewriter extends Duplex {
   private readonly reader = new FrameReader();
   private readonly blocks = new HeaderBlocks();
   private prefaceLeft = PREFACE.length;

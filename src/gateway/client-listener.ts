@@ -6,6 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { frontConnection } from './authority-front.js';
+import { closeOnErrorUntilClaimed } from './unclaimed-socket.js';
 import { handshakeFailure, listenOptions, type TlsMaterial } from '../server/transport-security.js';
 
 export interface ConnectionRoutes {
@@ -30,14 +31,12 @@ const PREFACE_START = Buffer.from('PRI ');
 
 function routeByFirstBytes(socket: net.Socket, routes: ConnectionRoutes): void {
   let head = Buffer.alloc(0);
-  // A client that resets the connection before its first bytes: nobody else listens yet.
-  const onError = () => socket.destroy();
-  socket.on('error', onError);
+  const claim = closeOnErrorUntilClaimed(socket);
   const onData = (chunk: Buffer) => {
     head = Buffer.concat([head, chunk]);
     if (head.length < PREFACE_START.length && PREFACE_START.subarray(0, head.length).equals(head)) return;
     socket.off('data', onData);
-    socket.off('error', onError);
+    claim();
     socket.pause();
     socket.unshift(head);
     if (head.subarray(0, PREFACE_START.length).equals(PREFACE_START)) frontConnection(socket, routes.grpc);
