@@ -31,6 +31,7 @@ const FLAGS = {
   'heartbeat-interval': { kind: 'number', default: 100, help: 'Time (in milliseconds) of a heartbeat interval.' },
   'election-timeout': { kind: 'number', default: 1000, help: 'Time (in milliseconds) for an election to timeout.' },
   'snapshot-count': { kind: 'number', default: 100000, help: 'Number of committed transactions to trigger a snapshot to disk.' },
+  'experimental-compaction-batch-limit': { kind: 'number', default: 1000, help: 'Sets the maximum revisions deleted in each compaction batch.' },
   'experimental-snapshot-catchup-entries': { kind: 'number', default: 5000, help: 'Number of entries for a slow follower to catch-up after compacting the raft storage entries.' },
   'pre-vote': { kind: 'boolean', default: true, help: 'Enable to run an additional Raft election phase.' },
   'strict-reconfig-check': { kind: 'boolean', default: true, help: 'Reject reconfiguration requests that would cause quorum loss.' },
@@ -84,6 +85,8 @@ export interface Config {
   electionTimeoutMs: number;
   snapshotCount: number;
   snapshotCatchupEntries: number;
+  /** Revisions a compaction removes per transaction (it yields the thread in between). */
+  compactionBatchLimit: number;
   preVote: boolean;
   strictReconfigCheck: boolean;
   autoPromoteLearners: boolean;
@@ -323,6 +326,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       electionTimeoutMs: election,
       snapshotCount: num('snapshot-count'),
       snapshotCatchupEntries: num('experimental-snapshot-catchup-entries'),
+      // As etcd's: 0 means the default.
+      compactionBatchLimit: num('experimental-compaction-batch-limit') || FLAGS['experimental-compaction-batch-limit'].default,
       preVote: bool('pre-vote'),
       strictReconfigCheck: bool('strict-reconfig-check'),
       autoPromoteLearners: bool('auto-promote-learners'),

@@ -172,7 +172,7 @@ export class Member {
     const mvccData: MvccWorkerData = {
       dbDir: this.dbDir, memberId: this.id, clusterId: this.clusterId, boot: this.boot,
       board: this.board.buffer, raftPort: raftMvcc.port2, gatewayPort: mvccGateway.port1, watchPort: mvccWatch.port1,
-      commitTimes: this.backendCommit.buffer,
+      commitTimes: this.backendCommit.buffer, compactionBatchLimit: this.config.compactionBatchLimit,
     };
     const mvccWorker = this.spawn('mvcc/worker.js', mvccData, [raftMvcc.port2, mvccGateway.port1, mvccWatch.port1]);
     this.mvcc = connectControl<MvccControl>(mvccWorker);

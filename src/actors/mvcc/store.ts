@@ -2,7 +2,8 @@
 //   rev     : main ‖ sub (u64 BE each) → flag (1 = tombstone) ‖ mvccpb.KeyValue bytes
 //   index   : user key → IndexRecord, the key's current state (key-index.ts)
 //   history : each key's stored revisions (key-index.ts)
-//   meta    : consistentIndex (and its term), revision, compactRevision, membership, alarms, auth
+//   meta    : consistentIndex (and its term), revision, compactRevision, membership, alarms, auth,
+//             scheduledCompact / finishedCompact (the physical compaction's progress)
 // A batch of committed entries is applied in one write transaction that also stores the
 // consistent index; LMDB runs without fsync because the WAL replays anything past it.
 import fs from 'node:fs';
@@ -134,6 +135,13 @@ export class MvccStore {
   private authState: AuthState;
   /** Live keys (not deleted), kept up to date by every write. */
   private keys: number;
+  /**
+   * A compaction whose revisions are not all removed yet: the revision, and the last key done.
+   * As etcd's, it is applied at once (reads below it are refused) and removes the old revisions
+   * a batch of keys at a time, so that no single transaction holds the thread for long.
+   */
+  private pendingCompaction: { rev: number; after?: Buffer } | undefined;
+  private finishedCompactRev: number;
 
   private constructor(readonly dir: string, private readonly dbs: Databases) {
     upgradeKeyIndex(dbs);
@@ -147,7 +155,13 @@ export class MvccStore {
     this.authState = dbs.meta.get('auth') ?? emptyAuthState();
     this.keys = dbs.meta.get('keys') ?? this.countKeys();
     const scheduled = dbs.meta.get('scheduledCompact') ?? 0;
-    if (scheduled > this.compactRev) dbs.root.transactionSync(() => this.compactPhysically(scheduled));
+    // A database from before finishedCompact was kept set compactRevision only once a compaction was done.
+    const finished = dbs.meta.get('finishedCompact') ?? this.compactRev;
+    this.finishedCompactRev = finished;
+    if (scheduled > finished) {
+      this.compactRev = Math.max(this.compactRev, scheduled);
+      this.pendingCompaction = { rev: scheduled };
+    }
   }
 
   static open(dir: string, file = DB_FILE): MvccStore {
@@ -422,26 +436,55 @@ export class MvccStore {
     if (rev > this.rev) throw futureRev();
     if (rev <= this.compactRev) throw compacted();
     this.dbs.meta.putSync('scheduledCompact', rev);
-    this.compactPhysically(rev);
+    this.dbs.meta.putSync('finishedCompact', this.finishedCompactRev);
+    this.compactRev = rev;
+    this.dbs.meta.putSync('compactRevision', rev);
+    // A newer compaction starts over: the keys already done may hold more to remove.
+    this.pendingCompaction = { rev };
     return {};
   }
 
-  // Drops every revision older than `rev` except each key's newest at `rev` (itself dropped
-  // when it is a tombstone); LMDB reuses the freed pages.
-  private compactPhysically(rev: number): void {
-    for (const { key, value } of [...this.dbs.index.getRange({})]) {
-      const upTo = historyUpTo(this.dbs, key as Buffer, rev);
-      const atRev = upTo.at(-1);
-      const drop = atRev && !atRev.tombstone ? upTo.slice(0, -1) : upTo;
-      for (const r of drop) {
-        this.dbs.rev.removeSync(revKey(r.main, r.sub));
-        this.dbs.history.removeSync(historyKey(key as Buffer, r.main, r.sub));
+  /** Whether old revisions of a compaction remain to be removed (compactStep does it). */
+  compacting(): boolean {
+    return this.pendingCompaction !== undefined;
+  }
+
+  /**
+   * Removes about `limit` compacted revisions (or looks at `limit` keys), in a transaction of its
+   * own: every revision older than the compaction's except each key's newest at it (itself
+   * removed when it is a tombstone). LMDB reuses the freed pages. Returns whether more remains.
+   */
+  compactStep(limit: number): boolean {
+    const c = this.pendingCompaction;
+    if (!c) return false;
+    this.dbs.root.transactionSync(() => {
+      // The smallest key after the last one done.
+      const start = c.after ? Buffer.concat([c.after, Buffer.of(0)]) : undefined;
+      const keys = [...this.dbs.index.getRange({ ...(start ? { start } : {}), limit })];
+      let removed = 0;
+      let done = 0;
+      for (const { key, value } of keys) {
+        const upTo = historyUpTo(this.dbs, key as Buffer, c.rev);
+        const atRev = upTo.at(-1);
+        const drop = atRev && !atRev.tombstone ? upTo.slice(0, -1) : upTo;
+        for (const r of drop) {
+          this.dbs.rev.removeSync(revKey(r.main, r.sub));
+          this.dbs.history.removeSync(historyKey(key as Buffer, r.main, r.sub));
+        }
+        const latest = decodeIndex(value as Buffer).latest;
+        if (latest.tombstone && latest.main <= c.rev) this.dbs.index.removeSync(key as Buffer);
+        done++;
+        removed += drop.length;
+        if (removed >= limit) break;
       }
-      const latest = decodeIndex(value as Buffer).latest;
-      if (latest.tombstone && latest.main <= rev) this.dbs.index.removeSync(key as Buffer);
-    }
-    this.compactRev = rev;
-    this.dbs.meta.putSync('compactRevision', rev);
+      if (done < keys.length || keys.length === limit) c.after = Buffer.from(keys[done - 1]!.key as Buffer);
+      else {
+        this.finishedCompactRev = c.rev;
+        this.dbs.meta.putSync('finishedCompact', c.rev);
+        this.pendingCompaction = undefined;
+      }
+    });
+    return this.compacting();
   }
 
   /** CRC32 of the stored revisions in (compacted, rev]: equal stores give equal hashes. */

@@ -27,6 +27,8 @@ export interface MvccWorkerData {
   raftPort: MessagePort;
   gatewayPort: MessagePort;
   watchPort: MessagePort;
+  /** Revisions a compaction removes per transaction. */
+  compactionBatchLimit: number;
 }
 
 const cfg = workerData as MvccWorkerData;
@@ -67,6 +69,7 @@ function replacingStore<T>(replace: () => Promise<T>): Promise<T> {
       const waiting = held;
       held = undefined;
       waiting.forEach(apply);
+      continueCompaction();
     }
   });
   replaced = run.catch(() => undefined);
@@ -80,6 +83,35 @@ const onStore = async <T>(read: () => T | Promise<T>): Promise<T> => {
   await replaced;
   return read();
 };
+
+/** Who waits for the running compaction to have removed its revisions: physical Compact requests, hashes. */
+let compactionWaiters: (() => void)[] = [];
+let compactionScheduled = false;
+
+/**
+ * Removes compacted revisions a batch per event-loop turn: other batches and calls are handled
+ * in between, so that a large compaction never holds this thread for long.
+ */
+function continueCompaction(): void {
+  if (compactionScheduled || held) return;
+  if (!store.compacting()) {
+    const waiting = compactionWaiters;
+    compactionWaiters = [];
+    waiting.forEach((done) => done());
+    return;
+  }
+  compactionScheduled = true;
+  setImmediate(() => {
+    compactionScheduled = false;
+    if (!held) store.compactStep(cfg.compactionBatchLimit);
+    continueCompaction();
+  });
+}
+
+const compactionDone = () => new Promise<void>((resolve) => {
+  compactionWaiters.push(resolve);
+  continueCompaction();
+});
 
 /** While a compact copy of the database is made, the batches applied meanwhile, to replay on it. */
 let recording: ApplyBatch[] | undefined;
@@ -128,15 +160,20 @@ function apply(batch: ApplyBatch): void {
   if (store.auth() !== authBefore) out.auth = store.auth();
   const tokens = assignedTokens(items, results);
   if (tokens.length) out.tokens = tokens;
+  const physical: AppliedBatch['results'] = [];
   for (const w of waiting) {
     const r: ApplyResult | undefined = results[w.at];
     if (!r) continue; // skipped: already applied before a restart
+    const op = items[w.at]!.op;
     if ('error' in r) out.results.push({ id: w.id, error: { code: r.error.code, message: r.error.message } });
     else {
       const header = { cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: r.revision, raft_term: batch.term };
-      out.results.push({ id: w.id, bytes: encodeResponse(items[w.at]!.op, header, r.response) });
+      // A physical compaction answers once its revisions are removed.
+      (op.type === 'compact' && op.req.physical ? physical : out.results).push({ id: w.id, bytes: encodeResponse(op, header, r.response) });
     }
   }
+  if (physical.length) void compactionDone().then(() => send(cfg.gatewayPort, { applied: store.consistentIndex(), revision: store.currentRevision(), results: physical } satisfies AppliedBatch));
+  continueCompaction();
   // Only a batch with results, a new membership, lease or alarm changes, or a read waiting for it is worth a message:
   // the gateway reads the applied index from the board otherwise.
   const wanted = board.get('appliedWanted');
@@ -158,6 +195,9 @@ function sendEvents(results: (ApplyResult | undefined)[]): void {
   for (const r of results) if (r && !('error' in r) && r.events.length) revisions.push({ rev: r.revision, events: r.events });
   if (revisions.length) send(cfg.watchPort, { revisions } satisfies AppliedEvents);
 }
+
+// A compaction a restart interrupted goes on.
+continueCompaction();
 
 const control = {
   consistentIndex: () => store.consistentIndex(),
@@ -186,7 +226,11 @@ const control = {
     publishSizes();
     return { index: store.consistentIndex(), term: store.consistentTerm(), membership: store.members() };
   }),
-  hashKV: (rev: number) => onStore(() => store.hashKV(rev)),
+  // Revisions a compaction has yet to remove would count: every member hashes after its own.
+  hashKV: (rev: number) => onStore(async () => {
+    await compactionDone();
+    return store.hashKV(rev);
+  }),
   hash: () => onStore(() => store.hash()),
   /** A consistent copy of the database for snapshots and defragmentation. */
   backup: (path: string) => onStore(() => store.backup(path)),

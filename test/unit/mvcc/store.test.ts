@@ -17,8 +17,11 @@ const RangeResponse = messageType('etcdserverpb.RangeResponse');
 class Harness {
   index = 0;
   constructor(readonly dir: string, public store = MvccStore.open(dir)) {}
+  /** Applies, then lets a compaction finish as the actor does: a few revisions per step. */
   apply(...ops: WriteOp[]) {
-    return this.store.applyBatch(ops.map((op) => ({ index: ++this.index, term: 1, op })));
+    const results = this.store.applyBatch(ops.map((op) => ({ index: ++this.index, term: 1, op })));
+    while (this.store.compactStep(3));
+    return results;
   }
   put(key: string, value: string, extra: object = {}) {
     return this.apply({ type: 'put', req: { key: b(key), value: b(value), ...extra } })[0] as any;
@@ -217,6 +220,53 @@ test('a key with a long history across generations reads right at every revision
     check(compactAt);
     assert.throws(() => h.range({ key: b('a'), revision: compactAt - 1 }), /compacted/);
   }));
+
+test('a compaction removes its revisions in steps: reads at and after it are right in between, a restart resumes it, a newer one starts over', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-'));
+  const all = { key: Buffer.of(0), range_end: Buffer.of(0) };
+  let store = MvccStore.open(dir);
+  try {
+    let index = 0;
+    const apply = (op: WriteOp) => store.applyBatch([{ index: ++index, term: 1, op }])[0] as any;
+    for (let round = 0; round < 3; round++) for (let k = 0; k < 20; k++) apply({ type: 'put', req: { key: b(`k${k}`), value: b(`${round}`) } });
+    for (let k = 0; k < 20; k += 4) apply({ type: 'deleteRange', req: { key: b(`k${k}`) } });
+    const h = new Harness(dir, store);
+    const at = store.currentRevision();
+    const latest = h.range(all).pairs;
+    // The same environment, opened again in this process, sees the store's committed writes.
+    const storedRevisions = () => openDatabases(dir).rev.getKeysCount();
+    const before = storedRevisions();
+    apply({ type: 'compact', req: { revision: at - 10 } });
+    assert.ok(store.compacting());
+    assert.throws(() => h.range({ ...all, revision: at - 11 }), /compacted/);
+    const atCompaction = h.range({ ...all, revision: at - 10 }).pairs;
+    assert.equal(store.compactStep(2), true);
+    assert.deepEqual(h.range({ ...all, revision: at - 10 }).pairs, atCompaction);
+    assert.deepEqual(h.range(all).pairs, latest);
+    // A restart in the middle goes on where the revision was recorded.
+    await store.close();
+    store = MvccStore.open(dir);
+    h.store = store;
+    index = store.consistentIndex();
+    assert.ok(store.compacting());
+    assert.equal(store.compactRevision(), at - 10);
+    assert.equal(store.compactStep(2), true);
+    // A newer compaction while one runs takes over.
+    apply({ type: 'compact', req: { revision: at } });
+    let steps = 0;
+    while (store.compactStep(2)) steps++;
+    assert.ok(steps > 5, `${steps} steps`);
+    assert.equal(store.compacting(), false);
+    assert.deepEqual(h.range(all).pairs, latest);
+    assert.throws(() => h.range({ ...all, revision: at - 1 }), /compacted/);
+    // What remains is one revision per live key.
+    assert.equal(storedRevisions(), latest.length);
+    assert.ok(before > 60, `${before} revisions before`);
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('a database whose key index holds every revision in the record is upgraded when opened', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-'));
