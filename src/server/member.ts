@@ -1,5 +1,5 @@
-// One kvd member on this process: starts the actors (mvcc, raft with its WAL and peer
-// transport, watch, and the reader pool), wires their direct channels and offers the gateway its
+// One kvd member on this process: starts the actors (raft with its WAL, its peer transport and
+// the mvcc actor on its thread, watch, and the reader pool), wires their direct channels and offers the gateway its
 // paths: propose a write or a membership change, wait for a linearizable read point, range in
 // the reader pool, move the leadership. It also runs the control-plane errands the raft actor
 // asks for: copying and installing store snapshots.
@@ -12,7 +12,7 @@ import { send, receive } from '../actors/channel.js';
 import { proposalTimeout } from './proposal-timeout.js';
 import { connectControl, type Remote } from '../actors/control.js';
 import type { RaftControl, RaftWorkerData } from '../actors/raft/worker.js';
-import type { MvccControl, MvccWorkerData } from '../actors/mvcc/worker.js';
+import type { MvccControl } from '../actors/mvcc/actor.js';
 import type { WatchControl, WatchWorkerData } from '../actors/watch/worker.js';
 import type { GatewayToRaft, RaftToGateway } from '../actors/raft/messages.js';
 import { encodeProposal, type AppliedBatch } from '../actors/mvcc/proposal.js';
@@ -164,18 +164,10 @@ export class Member {
     fs.mkdirSync(this.snapDir, { recursive: true, mode: 0o700 });
 
     const raftGateway = new MessageChannel();
-    const raftMvcc = new MessageChannel();
     const mvccGateway = new MessageChannel();
     const mvccWatch = new MessageChannel();
     const watchGateway = new MessageChannel();
 
-    const mvccData: MvccWorkerData = {
-      dbDir: this.dbDir, memberId: this.id, clusterId: this.clusterId, boot: this.boot,
-      board: this.board.buffer, raftPort: raftMvcc.port2, gatewayPort: mvccGateway.port1, watchPort: mvccWatch.port1,
-      commitTimes: this.backendCommit.buffer, compactionBatchLimit: this.config.compactionBatchLimit,
-    };
-    const mvccWorker = this.spawn('mvcc/worker.js', mvccData, [raftMvcc.port2, mvccGateway.port1, mvccWatch.port1]);
-    this.mvcc = connectControl<MvccControl>(mvccWorker);
     const watchData: WatchWorkerData = {
       dbDir: this.dbDir, memberId: this.id, clusterId: this.clusterId, board: this.board.buffer,
       mvccPort: mvccWatch.port2, gatewayPort: watchGateway.port1,
@@ -184,21 +176,13 @@ export class Member {
     };
     this.watch = connectControl<WatchControl>(this.spawn('watch/worker.js', watchData, [mvccWatch.port2, watchGateway.port1]));
     this.watchPort = watchGateway.port2;
-    const applied = await this.mvcc.consistentIndex();
-    this.membership = await this.mvcc.members();
-    this.leases = new Leases(this, await this.mvcc.leases());
-    this.alarms = await this.mvcc.alarms();
-    this.auth = await this.mvcc.auth();
-    this.tokens = await tokenProvider(this.config.authToken, this.config.authTokenTtlMs, (index) => this.appliedWithin(index, this.requestTimeoutMs));
 
     const initialMembers: MemberRecord[] = [...this.config.initialCluster].map(([name, urls]) => ({
       id: memberIdOf(urls, this.config.initialClusterToken), name, peerURLs: urls, clientURLs: [], isLearner: false,
     }));
-    const peers = this.members.length ? this.members : joined ?? initialMembers;
     const raftData: RaftWorkerData = {
       id: this.id, clusterId: this.clusterId, logLevel: this.config.logLevel,
-      conf: confStateOf(this.members),
-      peers: peers.map((p) => ({ id: p.id, peerURLs: p.peerURLs })),
+      initialPeers: (joined ?? initialMembers).map((p) => ({ id: p.id, peerURLs: p.peerURLs })),
       ...(this.config.initialClusterState === 'new' ? { bootstrap: initialMembers } : {}),
       heartbeatMs: this.config.heartbeatIntervalMs,
       electionTick: Math.round(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs),
@@ -206,22 +190,32 @@ export class Member {
       catchupEntries: this.config.snapshotCatchupEntries,
       snapshotCount: this.config.snapshotCount,
       autoPromoteLearners: this.config.autoPromoteLearners,
-      applied, board: this.board.buffer, walDir: this.walDir, snapDir: this.snapDir, fsyncTimes: this.walFsync.buffer, peerRoundTrips: this.peerRoundTrips.buffer,
+      board: this.board.buffer, walDir: this.walDir, snapDir: this.snapDir, fsyncTimes: this.walFsync.buffer, peerRoundTrips: this.peerRoundTrips.buffer,
       listenPeerUrls: this.config.listenPeerUrls.map((u) => u.href),
       advertisePeerUrls: this.config.initialAdvertisePeerUrls,
-      removed: this.membership.removed,
       ...(this.peerTls ? { tls: this.peerTls } : {}),
-      gatewayPort: raftGateway.port2, mvccPort: raftMvcc.port1,
+      gatewayPort: raftGateway.port2,
+      mvcc: {
+        dbDir: this.dbDir, memberId: this.id, clusterId: this.clusterId, boot: this.boot, board: this.board.buffer,
+        commitTimes: this.backendCommit.buffer, gatewayPort: mvccGateway.port1, watchPort: mvccWatch.port1,
+        compactionBatchLimit: this.config.compactionBatchLimit,
+      },
     };
-    const raftWorker = this.spawn('raft/worker.js', raftData, [raftGateway.port2, raftMvcc.port1]);
+    const raftWorker = this.spawn('raft/worker.js', raftData, [raftGateway.port2, mvccGateway.port1, mvccWatch.port1]);
     this.raft = connectControl<RaftControl>(raftWorker);
+    this.mvcc = this.raft;
+    this.membership = await this.mvcc.members();
+    this.leases = new Leases(this, await this.mvcc.leases());
+    this.alarms = await this.mvcc.alarms();
+    this.auth = await this.mvcc.auth();
+    this.tokens = await tokenProvider(this.config.authToken, this.config.authTokenTtlMs, (index) => this.appliedWithin(index, this.requestTimeoutMs));
 
     this.raftPort = raftGateway.port1;
     receive<RaftToGateway>(this.raftPort, (m) => this.onRaft(m));
     receive<AppliedBatch>(mvccGateway.port2, (m) => this.onApplied(m));
 
     this.readers = this.startReaders();
-    await this.raft.started();
+    await this.raft.start();
     await this.waitForLeader();
     this.leases.start();
     this.log.info({ 'local-member-id': this.id.toString(16), 'cluster-id': this.clusterId.toString(16) }, 'member started');

@@ -1,6 +1,7 @@
 // The raft actor: the shell around the pure RaftCore. It owns the core, the WAL and the peer
-// transport. Each Ready becomes I/O: entries and hard state to the WAL with group fsync,
-// messages to peers, committed entries to the mvcc actor, read states to the gateway. Messages
+// transport, and hosts the mvcc actor. Each Ready becomes I/O: entries and hard state to the
+// WAL with group fsync, messages to peers, committed entries to the mvcc actor, read states to
+// the gateway. Messages
 // of a Ready that changed the term, the vote or the log leave only after its fsync (a vote
 // or an acknowledgement must survive a crash), except the leader's appends, which go out at
 // once so that followers write in parallel with the leader. The WAL lives on this thread: its
@@ -12,24 +13,23 @@ import { send, receive } from '../channel.js';
 import { exposeControl } from '../control.js';
 import { StatusBoard } from '../../server/status-board.js';
 import { SharedHistogram, SharedHistograms } from '../../server/shared-histogram.js';
-import type { GatewayToRaft, RaftToGateway, ApplyBatch, RejectReason } from './messages.js';
-import type { ConfState } from './confchange.js';
+import type { GatewayToRaft, RaftToGateway, RejectReason } from './messages.js';
 import { confChangeOf } from './confchange.js';
 import { Wal } from '../wal/wal.js';
 import { GroupSync } from '../wal/group-sync.js';
 import { PeerTransport, type PeerInfo } from './transport.js';
 import type { TlsMaterial } from '../../server/transport-security.js';
 import { encodeProposal } from '../mvcc/proposal.js';
-import type { MemberRecord } from '../mvcc/members.js';
+import { confStateOf, type MemberRecord } from '../mvcc/members.js';
+import { openMvcc, type MvccConfig } from '../mvcc/actor.js';
 import { createLogger } from '../../server/logger.js';
 
 export interface RaftWorkerData {
   id: number;
   clusterId: number;
   logLevel: string;
-  /** The membership the store holds at `applied`. */
-  conf: ConfState;
-  peers: PeerInfo[];
+  /** The peers to reach while the store holds no membership yet: the initial cluster, or the one joined. */
+  initialPeers: PeerInfo[];
   /** A new cluster: these members become the first log entries when the WAL is empty. */
   bootstrap?: MemberRecord[];
   heartbeatMs: number;
@@ -40,7 +40,6 @@ export interface RaftWorkerData {
   /** Applied entries after which the store is flushed and the WAL before it released. */
   snapshotCount: number;
   autoPromoteLearners: boolean;
-  applied: number;
   board: SharedArrayBuffer;
   fsyncTimes: SharedArrayBuffer;
   peerRoundTrips: SharedArrayBuffer;
@@ -48,12 +47,10 @@ export interface RaftWorkerData {
   snapDir: string;
   listenPeerUrls: string[];
   advertisePeerUrls: string[];
-  /** Members removed from the cluster: their traffic is refused. */
-  removed: number[];
   /** TLS of the peer URLs, when configured. */
   tls?: TlsMaterial;
   gatewayPort: MessagePort;
-  mvccPort: MessagePort;
+  mvcc: MvccConfig;
 }
 
 const cfg = workerData as RaftWorkerData;
@@ -70,6 +67,8 @@ function measureRoundTrip(peer: number): void {
 }
 const log = createLogger(cfg.logLevel, { 'local-member-id': cfg.id.toString(16) });
 const toGateway = (m: RaftToGateway) => send(cfg.gatewayPort, m);
+const mvcc = openMvcc(cfg.mvcc);
+const storedMembership = mvcc.control.members();
 
 let core!: RaftCore;
 let drainScheduled = false;
@@ -83,8 +82,9 @@ const waiting: { id: number; data: Uint8Array; conf?: boolean; deadline: number 
 // Messages held until the WAL write they depend on is durable.
 let writeSeq = 0;
 const afterSync: { seq: number; messages: Message[] }[] = [];
-const peers = new Map<number, PeerInfo>(cfg.peers.map((p) => [p.id, p]));
-const removed = new Set(cfg.removed);
+const peers = new Map<number, PeerInfo>((storedMembership.members.length ? storedMembership.members : cfg.initialPeers).map((p) => [p.id, { id: p.id, peerURLs: p.peerURLs }]));
+/** Members removed from the cluster: their traffic is refused. */
+const removed = new Set(storedMembership.removed);
 const snapshotRequests = new Map<number, Message>();
 const snapshotInstalls = new Map<number, { message: Message; done: (err?: Error) => void }>();
 const transfers: { req: number; to: number; deadline: number }[] = [];
@@ -111,10 +111,8 @@ let lastWritten = { index: 0, term: 0 };
 function handleReady(rd: Ready): void {
   if (rd.softState) onSoftState(rd.softState.leader);
   const mustSync = rd.entries.length > 0 || !!rd.snapshot || (!!rd.hardState && (rd.hardState.term !== lastHard.term || rd.hardState.vote !== lastHard.vote));
-  // What waits for nothing leaves first: committed entries to be applied (a client waits for
-  // them), then appends to followers, which persist them while this member writes its own copy
+  // Appends to followers leave first: they persist them while this member writes its own copy
   // (Raft thesis 10.2.1). Other messages wait until this member's write is durable.
-  if (rd.committedEntries.length) send(cfg.mvccPort, { term: rd.hardState?.term ?? board.get('term'), entries: rd.committedEntries } satisfies ApplyBatch);
   const now: Message[] = [];
   const later: Message[] = [];
   for (const m of rd.messages) {
@@ -149,6 +147,8 @@ function handleReady(rd: Ready): void {
     }
   }
   for (const rs of rd.readStates) toGateway({ t: 'readIndex', ctx: decodeCtx(rs.context), index: rs.index });
+  // Applied last, while the WAL's fsync runs on libuv's pool.
+  if (rd.committedEntries.length) mvcc.apply({ term: rd.hardState?.term ?? board.get('term'), entries: rd.committedEntries });
   core.advance();
 }
 
@@ -383,10 +383,11 @@ async function start(): Promise<void> {
   }
   lastHard = hardState;
   lastWritten = { index: entries.at(-1)?.index ?? replayed.snapshot?.index ?? 0, term: entries.at(-1)?.term ?? replayed.snapshot?.term ?? 0 };
+  const conf = confStateOf(storedMembership.members);
   core = new RaftCore({
     id: cfg.id,
-    voters: cfg.conf.voters,
-    learners: cfg.conf.learners,
+    voters: conf.voters,
+    learners: conf.learners,
     electionTick: cfg.electionTick,
     heartbeatTick: 1,
     random: Math.random,
@@ -394,7 +395,7 @@ async function start(): Promise<void> {
     preVote: cfg.preVote,
     memoryLogMargin: cfg.catchupEntries,
     initial: { hardState, entries, snapshot: replayed.snapshot },
-    applied: cfg.applied,
+    applied: mvcc.control.consistentIndex(),
   });
   await transport.listen(cfg.listenPeerUrls.map((u) => new URL(u)));
   transport.setPeers([...peers.values()]);
@@ -410,7 +411,7 @@ async function start(): Promise<void> {
   scheduleDrain();
 }
 
-const started = start();
+let started: Promise<void> | undefined;
 
 receive<GatewayToRaft>(cfg.gatewayPort, (msg) => {
   switch (msg.t) {
@@ -430,9 +431,13 @@ receive<GatewayToRaft>(cfg.gatewayPort, (msg) => {
 });
 
 const control = {
-  /** Answers once the WAL has been replayed, the core runs and the peer listener is bound. */
-  started: async () => {
-    await started;
+  ...mvcc.control,
+  /**
+   * Starts raft once the gateway has read the store's state: answers once the WAL has been
+   * replayed, the core runs and the peer listener is bound.
+   */
+  start: async () => {
+    await (started ??= start());
     return true;
   },
   status: () => ({ ...core.status(), connected: transport.connected() }),
