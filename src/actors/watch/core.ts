@@ -94,8 +94,11 @@ export class WatchCore {
   private readonly streams = new Map<number, Stream>();
   /** Synced watchers of a single key, by key (latin1). */
   private readonly byKey = new Map<string, Set<Watcher>>();
-  /** Synced watchers of a range. */
-  private readonly ranges = new Set<Watcher>();
+  /**
+   * Synced watchers of a range, by range (key and end, latin1): an event's key is compared once
+   * per distinct range, however many watchers share it. Latin1 strings compare as the bytes do.
+   */
+  private readonly ranges = new Map<string, { key: string; end: string; watchers: Set<Watcher> }>();
   private readonly behind = new Set<Watcher>();
   private count = 0;
   /** The newest revision seen, live or in history: where a new watcher starts. */
@@ -242,7 +245,7 @@ export class WatchCore {
           list.push(i);
         };
         this.byKey.get(k)?.forEach(add);
-        for (const w of this.ranges) if (inRange(w, Buffer.from(k, 'latin1'))) add(w);
+        for (const range of this.ranges.values()) if (k >= range.key && (!range.end || k < range.end)) range.watchers.forEach(add);
       });
       if (!matched.size) continue;
       const header = this.header(r.rev);
@@ -372,14 +375,22 @@ export class WatchCore {
       let set = this.byKey.get(k);
       if (!set) this.byKey.set(k, (set = new Set()));
       set.add(w);
-    } else this.ranges.add(w);
+    } else {
+      const id = rangeId(w);
+      let range = this.ranges.get(id);
+      if (!range) this.ranges.set(id, (range = { key: w.key.toString('latin1'), end: w.end.toString('latin1'), watchers: new Set() }));
+      range.watchers.add(w);
+    }
     this.progressIfCaughtUp(w.stream);
   }
 
   private leave(w: Watcher): void {
     w.synced = false;
     if (w.end !== undefined) {
-      this.ranges.delete(w);
+      const id = rangeId(w);
+      const range = this.ranges.get(id);
+      range?.watchers.delete(w);
+      if (range && !range.watchers.size) this.ranges.delete(id);
       return;
     }
     const k = w.key.toString('latin1');
@@ -400,6 +411,11 @@ export class WatchCore {
     this.count--;
     if (!this.count) this.onWatching(false);
   }
+}
+
+/** A range's identity: its key, then its end, each length-prefixed. */
+function rangeId(w: Watcher): string {
+  return `${w.key.length}:${w.key.toString('latin1')}${w.end!.toString('latin1')}`;
 }
 
 function inRange(w: Watcher, key: Buffer): boolean {

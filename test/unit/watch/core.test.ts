@@ -224,6 +224,40 @@ test('create: single key, prefix and from-key watchers get ids from 0 and a crea
   assert.deepEqual(evs(h.out(2)), [[0, 10, ['put foo=p@10']], [0, 11, ['put foo=q@11']]]);
 });
 
+test('watchers sharing a range each get its events once; cancelling some keeps the others; ranges that only differ in where key and end split are apart', () => {
+  const h = new Harness();
+  for (const stream of [1, 2]) for (let i = 0; i < 3; i++) h.create(stream, { key: b('p/'), range_end: rangeEnd('p/') });
+  h.create(1, { key: b('ab'), range_end: b('c') }); // id 3
+  h.create(1, { key: b('a'), range_end: b('bc') }); // id 4
+  // Bytes above 0x7f order as bytes: [0xc2, 0xc3) holds U+0080 (UTF-8 c2 80), not U+00FF (c3 bf).
+  h.create(2, { key: Buffer.of(0xc2), range_end: Buffer.of(0xc3) }); // id 3
+  h.take();
+  h.write({ put: 'p/x', value: '1' }); // 2
+  h.write({ put: 'aa', value: '2' }); // 3: only [a, bc)
+  h.write({ put: 'b', value: '3' }); // 4: both
+  h.write({ put: '\u0080', value: '4' }); // 5
+  h.write({ put: '\u00ff', value: '5' }); // 6: nobody
+  let got = h.take();
+  assert.deepEqual(evs(got.get(1)!), [
+    [0, 2, ['put p/x=1@2']], [1, 2, ['put p/x=1@2']], [2, 2, ['put p/x=1@2']],
+    [3, 4, ['put b=3@4']],
+    [4, 3, ['put aa=2@3']], [4, 4, ['put b=3@4']],
+  ]);
+  assert.deepEqual(evs(got.get(2)!).map(([id, rev]) => [id, rev]), [[0, 2], [1, 2], [2, 2], [3, 5]]);
+  h.core.cancel(1, 0);
+  h.core.cancel(2, 1);
+  h.core.cancel(2, 2);
+  h.take();
+  h.write({ put: 'p/y', value: '6' }); // 7
+  got = h.take();
+  assert.deepEqual(evs(got.get(1)!), [[1, 7, ['put p/y=6@7']], [2, 7, ['put p/y=6@7']]]);
+  assert.deepEqual(evs(got.get(2)!), [[0, 7, ['put p/y=6@7']]]);
+  for (const [stream, id] of [[1, 1], [1, 2], [2, 0]] as const) h.core.cancel(stream, id);
+  h.take();
+  h.write({ put: 'p/z', value: '7' });
+  assert.deepEqual([...h.take().keys()], []);
+});
+
 test('an empty key with range_end [0] watches every key; a client-chosen id is kept', () => {
   const h = new Harness();
   h.create(1, { key: Buffer.alloc(0), range_end: Buffer.of(0), watch_id: 7 });
