@@ -1,11 +1,10 @@
 // The raft actor: the shell around the pure RaftCore. It owns the core, the WAL and the peer
 // transport, and hosts the mvcc actor. Each Ready becomes I/O: entries and hard state to the
 // WAL with group fsync, messages to peers, committed entries to the mvcc actor, read states to
-// the gateway. Messages
-// of a Ready that changed the term, the vote or the log leave only after its fsync (a vote
-// or an acknowledgement must survive a crash), except the leader's appends, which go out at
-// once so that followers write in parallel with the leader. The WAL lives on this thread: its
-// write is one short syscall and fdatasync runs on libuv's pool.
+// the gateway. Messages of a Ready that changed the term, the vote or the log leave only after
+// its fsync (a vote or an acknowledgement must survive a crash), except the leader's appends,
+// which go out at once so that followers write in parallel with the leader. The WAL lives on
+// this thread: its write is one short syscall and fdatasync runs on libuv's pool.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
 import { RaftCore, EntryType, type Entry, type HardState, type Message, type Ready } from './core.js';
