@@ -145,12 +145,19 @@ export function openMvcc(cfg: MvccConfig) {
     const alarmsBefore = store.alarms();
     const authBefore = store.auth();
     const started = performance.now();
-    const results = store.applyBatch(items);
+    // Without watchers no events are gathered (nor the previous values they carry).
+    const watching = !!board.get('watching');
+    const revisionBefore = store.currentRevision();
+    const results = store.applyBatch(items, watching);
     commitTimes.observe((performance.now() - started) / 1000);
     publish();
     // The quota is checked against the file's size: keep it current after every write (one stat).
     board.set('dbSize', store.dbSize());
-    if (board.get('watching')) sendEvents(results);
+    if (watching) sendEvents(results);
+    // A first watcher may have come during the batch and read the revision from before it.
+    else if (board.get('watching') && store.currentRevision() > revisionBefore) {
+      send(cfg.watchPort, { revisions: [], missed: true } satisfies AppliedEvents);
+    }
     const out: AppliedBatch = { applied: store.consistentIndex(), revision: store.currentRevision(), results: [] };
     if (store.members() !== membershipBefore) out.membership = store.members();
     const leases = store.takeLeaseChanges();

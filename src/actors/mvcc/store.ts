@@ -119,7 +119,8 @@ interface TxnPath { succeeded: boolean; nested: (TxnPath | undefined)[] }
 class RevisionWriter {
   sub = 0;
   events: WatchEvent[] = [];
-  constructor(readonly main: number) {}
+  /** `withEvents` false: nobody watches, so no events are kept and no previous value is read for them. */
+  constructor(readonly main: number, readonly withEvents: boolean) {}
   get changed() { return this.sub > 0; }
 }
 
@@ -194,7 +195,8 @@ export class MvccStore {
   currentRevision(): number { return this.rev; }
   compactRevision(): number { return this.compactRev; }
 
-  applyBatch(items: ApplyItem[]): (ApplyResult | undefined)[] {
+  /** Applies committed entries in one transaction; `withEvents` false leaves each result's events empty. */
+  applyBatch(items: ApplyItem[], withEvents = true): (ApplyResult | undefined)[] {
     const results: (ApplyResult | undefined)[] = [];
     this.dbs.root.transactionSync(() => {
       for (const { index, term, op, auth } of items) {
@@ -202,7 +204,7 @@ export class MvccStore {
           results.push(undefined);
           continue;
         }
-        results.push(this.applyOne(op, auth, index));
+        results.push(this.applyOne(op, auth, index, withEvents));
         this.ci = index;
         this.ciTerm = term;
       }
@@ -214,14 +216,14 @@ export class MvccStore {
     return results;
   }
 
-  private applyOne(op: WriteOp, auth: AuthInfo | undefined, index: number): ApplyResult | undefined {
+  private applyOne(op: WriteOp, auth: AuthInfo | undefined, index: number, withEvents: boolean): ApplyResult | undefined {
     if (op.type === 'noop') return undefined;
     if (op.type === 'member') {
       this.membership = applyMemberChange(this.membership, op.change);
       this.dbs.meta.putSync('membership', this.membership);
       return { revision: this.rev, response: this.membership, events: [] };
     }
-    const w = new RevisionWriter(this.rev + 1);
+    const w = new RevisionWriter(this.rev + 1, withEvents);
     try {
       // As etcd's corrupt applier: a cluster found inconsistent applies nothing but alarms.
       if (op.type !== 'alarm' && this.alarmList.some((a) => a.alarm === CORRUPT)) throw corrupt();
@@ -283,7 +285,8 @@ export class MvccStore {
     const key = Buffer.from(req.key);
     const record = this.view.index(key);
     const exists = !!record && !record.latest.tombstone;
-    const prev = exists ? this.view.revision(record!.latest)! : undefined;
+    const prevWanted = w.withEvents || req.prev_kv || req.ignore_value || req.ignore_lease;
+    const prev = exists && prevWanted ? this.view.revision(record!.latest)! : undefined;
     // Only a top-level put can fail here, before it writes: a txn checked its puts up front.
     if ((req.ignore_value || req.ignore_lease) && !exists && !w.changed) throw keyNotFound();
     if (req.lease && !req.ignore_lease && !this.dbs.leases.get(req.lease)) throw leaseNotFound();
@@ -312,7 +315,7 @@ export class MvccStore {
       if (heldBy) this.dbs.leases.detach(heldBy, key);
       if (next.lease) this.dbs.leases.attach(next.lease, key);
     }
-    w.events.push({ type: 0, kv, ...(prev ? { prev_kv: prev } : {}) });
+    if (w.withEvents) w.events.push({ type: 0, kv, ...(prev ? { prev_kv: prev } : {}) });
     return { prev_kv: req.prev_kv ? prev : undefined, revision: w.main };
   }
 
@@ -320,9 +323,8 @@ export class MvccStore {
     const found = [...keysAt(this.view, req.key, req.range_end, this.readRev(w))];
     const prevKvs: Uint8Array[] = [];
     for (const f of found) {
-      // Read even when the request does not ask: watchers may want it.
-      const prev = this.view.revision(f.at)!;
-      if (req.prev_kv) prevKvs.push(prev);
+      const prev = w.withEvents || req.prev_kv ? this.view.revision(f.at)! : undefined;
+      if (req.prev_kv) prevKvs.push(prev!);
       const at = { main: w.main, sub: w.sub++, tombstone: true };
       const tomb = encodeKeyValue({ key: f.key, create_revision: 0, mod_revision: w.main, version: 0, lease: 0 });
       this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(1), tomb]));
@@ -330,7 +332,7 @@ export class MvccStore {
       this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ latest: at, create: 0, version: 0, lease: 0 }));
       if (f.record.lease) this.dbs.leases.detach(f.record.lease, f.key);
       this.keys--;
-      w.events.push({ type: 1, kv: tomb, prev_kv: prev });
+      if (w.withEvents) w.events.push({ type: 1, kv: tomb, prev_kv: prev });
     }
     return { deleted: found.length, prev_kvs: req.prev_kv ? prevKvs : undefined, revision: this.readRev(w) };
   }

@@ -322,8 +322,12 @@ export class WatchCore {
     }
   }
 
-  /** The store was replaced under the watchers (a snapshot from the leader): every one re-reads history. */
-  storeReplaced(): void {
+  /**
+   * Revisions were applied that the live feed did not deliver (the store replaced by a snapshot
+   * from the leader, or a batch applied without events as the first watcher came): every synced
+   * watcher re-reads history from the first revision it was not sent.
+   */
+  missedRevisions(): void {
     for (const s of this.streams.values()) {
       for (const w of s.watchers.values()) {
         if (!w.synced) continue;

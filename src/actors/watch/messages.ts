@@ -1,8 +1,11 @@
 // Hot-path messages of the watch actor.
 import type { RevisionEvents } from './core.js';
 
-/** mvcc → watch: the events of the revisions one apply batch made (sent only while someone watches). */
-export interface AppliedEvents { revisions: RevisionEvents[] }
+/**
+ * mvcc → watch: the events of the revisions one apply batch made (sent only while someone
+ * watches). `missed`: the batch was applied without events, as nobody watched when it began.
+ */
+export interface AppliedEvents { revisions: RevisionEvents[]; missed?: boolean }
 
 /** gateway → watch, batched per event-loop turn; `s` names the client's stream. */
 export type WatchRequestItem =

@@ -64,6 +64,7 @@ function turn(): void {
 
 // Live events go out at once: one message from the mvcc actor is one apply batch already.
 receive<AppliedEvents>(cfg.mvccPort, (m) => {
+  if (m.missed) core.missedRevisions();
   core.applied(m.revisions);
   flushOutput();
   if (core.catchingUp) schedule();
@@ -90,7 +91,7 @@ const control = {
   reopenHistory: (replaced: boolean) => {
     const waiting = paused ?? [];
     paused = undefined;
-    if (replaced) core.storeReplaced();
+    if (replaced) core.missedRevisions();
     waiting.forEach(handle);
     schedule();
   },

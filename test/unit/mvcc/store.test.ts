@@ -56,6 +56,34 @@ test('puts take revisions from 2; versions count up and a delete starts a new ge
     assert.deepEqual([kv.create_revision, kv.mod_revision, kv.version, String(kv.value)], [5, 5, 1, '3']);
   }));
 
+test('applied without events (nobody watches): the same answers and state, previous values only where asked', () =>
+  withStore(async (h) => {
+    const other = new Harness(fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-')));
+    try {
+      const ops: WriteOp[] = [
+        { type: 'put', req: { key: b('a'), value: b('1') } },
+        { type: 'put', req: { key: b('b'), value: b('1'), lease: 0 } },
+        { type: 'put', req: { key: b('a'), value: b('2'), prev_kv: true } },
+        { type: 'put', req: { key: b('a'), ignore_value: true, prev_kv: true } },
+        { type: 'deleteRange', req: { key: b('a'), range_end: b('c'), prev_kv: true } },
+        { type: 'put', req: { key: b('c'), value: b('3') } },
+        { type: 'txn', req: { success: [{ request_put: { key: b('c'), value: b('4'), prev_kv: true } }, { request_delete_range: { key: b('c') } }] } },
+      ];
+      const quiet = ops.map((op) => h.store.applyBatch([{ index: ++h.index, term: 1, op }], false)[0] as any);
+      const full = ops.map((op) => other.store.applyBatch([{ index: ++other.index, term: 1, op }])[0] as any);
+      assert.deepEqual(quiet.map((r) => r.events.length), [0, 0, 0, 0, 0, 0, 0]);
+      assert.deepEqual(full.map((r) => r.events.length), [1, 1, 1, 1, 2, 1, 2]);
+      assert.deepEqual(quiet.map((r) => r.response), full.map((r) => r.response));
+      assert.equal(String(decodeKeyValue(quiet[3].response.prev_kv).value), '2');
+      assert.deepEqual(quiet[4].response.prev_kvs.map((kv: Uint8Array) => String(decodeKeyValue(kv).value)), ['2', '1']);
+      assert.deepEqual([h.store.currentRevision(), h.store.keyCount()], [other.store.currentRevision(), other.store.keyCount()]);
+      assert.equal(h.store.hashKV(0).hash, other.store.hashKV(0).hash);
+    } finally {
+      await other.store.close();
+      fs.rmSync(other.dir, { recursive: true, force: true });
+    }
+  }));
+
 test('range options: prefix, from-key, limit/more/count, history, sort, filters, keys/count only', () =>
   withStore((h) => {
     for (const [k, v] of [['b', '2'], ['a', '3'], ['c', '1'], ['a', '4']]) h.put(k!, v!);

@@ -642,7 +642,22 @@ test('onWatching: true at the first watcher, false when the last goes, by cancel
   assert.deepEqual(h.watching.slice(4), [true, false]);
 });
 
-test('storeReplaced: synced watchers re-read history from the first revision they were not sent', () => {
+test('missedRevisions: a first watcher that read the revision from before a batch applied without events gets that batch from history', () => {
+  const h = new Harness();
+  h.commit({ put: 'a', value: '1' }); // 2: applied while nobody watched
+  h.create(1, { key: b('a'), range_end: rangeEnd('a') }); // 0: joins at 2
+  h.take();
+  // The batch that was applying as the watcher came: committed, its events never gathered.
+  h.commit({ put: 'a/x', value: '3' }, { put: 'b', value: '3' }); // 3
+  h.create(1, { key: b('a/x') }); // 1: joins at 3, needs nothing from before
+  h.take();
+  h.core.missedRevisions();
+  assert.deepEqual(evs(h.drain(1)), [[0, 3, ['put a/x=3@3']]]);
+  h.write({ put: 'a/x', value: '4' }); // 4
+  assert.deepEqual(evs(h.out(1)), [[0, 4, ['put a/x=4@4']], [1, 4, ['put a/x=4@4']]]);
+});
+
+test('missedRevisions: synced watchers re-read history from the first revision they were not sent', () => {
   const h = new Harness();
   h.write({ put: 'a', value: '1' }); // 2
   h.create(1, { key: b('a') }); // 0
@@ -657,7 +672,7 @@ test('storeReplaced: synced watchers re-read history from the first revision the
   h.commit({ put: 'a', value: '3' }); // 5
   h.commit({ put: 'b', value: '3' }, { put: 'a', value: '4' }); // 6
   h.commit({ put: 'c', value: '3' }); // 7
-  h.core.storeReplaced();
+  h.core.missedRevisions();
   assert.equal(h.core.catchingUp, true);
   const reads = h.history.reads.length;
   assert.deepEqual(evs(h.drain(1)), [
