@@ -151,7 +151,7 @@ export function openMvcc(cfg: MvccConfig) {
     const results = store.applyBatch(items, watching);
     commitTimes.observe((performance.now() - started) / 1000);
     publish();
-    // The quota is checked against the file's size: keep it current after every write (one stat).
+    // The quota is checked against the database's size: keep it current after every write.
     board.set('dbSize', store.dbSize());
     if (watching) sendEvents(results);
     // A first watcher may have come during the batch and read the revision from before it.
@@ -267,7 +267,8 @@ export function openMvcc(cfg: MvccConfig) {
       }
       const copy = MvccStore.open(cfg.dbDir, path.basename(defragCopy()));
       try {
-        for (const batch of batches) copy.applyBatch(itemsOf(batch).items);
+        // Without events: theirs went out when the batches were first applied.
+        for (const batch of batches) copy.applyBatch(itemsOf(batch).items, false);
       } finally {
         await copy.close();
       }
