@@ -1,8 +1,8 @@
 // One kvd member on this process: starts the actors (raft with its WAL, its peer transport and
-// the mvcc actor on its thread, watch, and the reader pool), wires their direct channels and offers the gateway its
-// paths: propose a write or a membership change, wait for a linearizable read point, range in
-// the reader pool, move the leadership. It also runs the control-plane errands the raft actor
-// asks for: copying and installing store snapshots.
+// the mvcc actor on its thread, watch, and the reader pool), wires their direct channels and
+// offers the gateway its paths: propose a write or a membership change, wait for a linearizable
+// read point, range in the reader pool, move the leadership. It also runs the control-plane
+// errands the raft actor asks for: copying and installing store snapshots.
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomInt, X509Certificate } from 'node:crypto';

@@ -79,6 +79,16 @@ export function openMvcc(cfg: MvccConfig) {
     return run;
   }
 
+  /** Closes the store, puts `file` in place of its database and opens that. */
+  async function takeFile(file: string): Promise<void> {
+    await store.close();
+    fs.renameSync(file, path.join(cfg.dbDir, DB_FILE));
+    fsyncPath(cfg.dbDir);
+    store = MvccStore.open(cfg.dbDir);
+    publish();
+    publishSizes();
+  }
+
   const defragCopy = () => path.join(cfg.dbDir, `${DB_FILE}.defrag`);
 
   /** Runs `read` on the store once no replacement is in progress. */
@@ -120,7 +130,6 @@ export function openMvcc(cfg: MvccConfig) {
   let recording: ApplyBatch[] | undefined;
   /** The store the copy was made of. */
   let copiedFrom: MvccStore | undefined;
-
 
   /** A batch's entries as store operations, with the positions of this incarnation's own proposals. */
   function itemsOf(batch: ApplyBatch): { items: ApplyItem[]; waiting: { id: number; at: number }[] } {
@@ -221,12 +230,7 @@ export function openMvcc(cfg: MvccConfig) {
     },
     /** Replaces the database with a snapshot received from the leader; the caller has closed every reader. */
     install: (file: string) => replacingStore(async () => {
-      await store.close();
-      fs.renameSync(file, path.join(cfg.dbDir, DB_FILE));
-      fsyncPath(cfg.dbDir);
-      store = MvccStore.open(cfg.dbDir);
-      publish();
-      publishSizes();
+      await takeFile(file);
       return { index: store.consistentIndex(), term: store.consistentTerm(), membership: store.members() };
     }),
     // Revisions a compaction has yet to remove would count: every member hashes after its own.
@@ -237,7 +241,6 @@ export function openMvcc(cfg: MvccConfig) {
     hash: () => onStore(() => store.hash()),
     /** A consistent copy of the database for snapshots and defragmentation. */
     backup: (path: string) => onStore(() => store.backup(path)),
-    /** Rewrites the database compactly and reopens it; the caller has closed every reader. */
     /**
      * Defragmentation, first step: a compact copy of the database, made while writes go on; the
      * batches applied meanwhile are kept to be replayed on the copy.
@@ -272,12 +275,7 @@ export function openMvcc(cfg: MvccConfig) {
       } finally {
         await copy.close();
       }
-      await store.close();
-      fs.renameSync(defragCopy(), path.join(cfg.dbDir, DB_FILE));
-      fsyncPath(cfg.dbDir);
-      store = MvccStore.open(cfg.dbDir);
-      publish();
-      publishSizes();
+      await takeFile(defragCopy());
     }),
     close: () => store.close(),
   };
