@@ -91,7 +91,7 @@ export class RaftCore {
   }
 
   // ---- log helpers ----
-  private lastIndex(): number { return this.offset + this.log.length - 1; }
+  lastIndex(): number { return this.offset + this.log.length - 1; }
   private termAt(i: number): number {
     if (i === this.trimmed.index) return this.trimmed.term;
     return i < this.offset ? 0 : this.log[i - this.offset]?.term ?? 0;

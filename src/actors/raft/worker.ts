@@ -3,8 +3,9 @@
 // WAL with group fsync, messages to peers, committed entries to the mvcc actor, read states to
 // the gateway. Messages of a Ready that changed the term, the vote or the log leave only after
 // its fsync (a vote or an acknowledgement must survive a crash), except the leader's appends,
-// which go out at once so that followers write in parallel with the leader. The WAL lives on
-// this thread: its write is one short syscall and fdatasync runs on libuv's pool.
+// which go out at once so that followers write in parallel with the leader; news of a commit
+// that no client waits on leaves after the apply (see commit-news.ts). The WAL lives on this
+// thread: its write is one short syscall and fdatasync runs on libuv's pool.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
 import { RaftCore, EntryType, type Entry, type HardState, type Message, type Ready } from './core.js';
@@ -16,6 +17,7 @@ import type { GatewayToRaft, RaftToGateway, RejectReason } from './messages.js';
 import { confChangeOf } from './confchange.js';
 import { Wal } from '../wal/wal.js';
 import { GroupSync } from '../wal/group-sync.js';
+import { CommitNews } from './commit-news.js';
 import { PeerTransport, type PeerInfo } from './transport.js';
 import type { TlsMaterial } from '../../server/transport-security.js';
 import { encodeProposal } from '../mvcc/proposal.js';
@@ -104,6 +106,8 @@ function drain(): void {
   while ((rd = core.ready())) handleReady(rd);
 }
 
+const commitNews = new CommitNews();
+
 let lastHard: HardState = { term: 0, vote: 0, commit: 0 };
 let lastWritten = { index: 0, term: 0 };
 
@@ -111,13 +115,19 @@ function handleReady(rd: Ready): void {
   if (rd.softState) onSoftState(rd.softState.leader);
   const mustSync = rd.entries.length > 0 || !!rd.snapshot || (!!rd.hardState && (rd.hardState.term !== lastHard.term || rd.hardState.vote !== lastHard.vote));
   // Appends to followers leave first: they persist them while this member writes its own copy
-  // (Raft thesis 10.2.1). Other messages wait until this member's write is durable.
+  // (Raft thesis 10.2.1). Messages that depend on this member's write wait until it is durable;
+  // news of a commit that no client waits on leaves after the apply.
   const now: Message[] = [];
   const later: Message[] = [];
+  const afterApply: Message[] = [];
+  // Not when a membership change among the committed entries changes the peers before the apply.
+  const firstCommitted = rd.committedEntries[0]?.index ?? 0;
+  const newsMayWait = firstCommitted > 0 && !rd.committedEntries.some((e) => e.type === EntryType.ConfChange);
   for (const m of rd.messages) {
     if (m.type === 'snap') requestSnapshot(m);
-    else if (!mustSync || m.type === 'app') now.push(m);
-    else later.push(m);
+    else if (mustSync && m.type !== 'app') later.push(m);
+    else if (commitNews.mayWait(m, firstCommitted) && newsMayWait) afterApply.push(m);
+    else now.push(m);
   }
   for (const m of now) if (m.type === 'heartbeat') heartbeatSent.set(m.to, performance.now());
   transport.send(now);
@@ -148,6 +158,8 @@ function handleReady(rd: Ready): void {
   for (const rs of rd.readStates) toGateway({ t: 'readIndex', ctx: decodeCtx(rs.context), index: rs.index });
   // Applied last, while the WAL's fsync runs on libuv's pool.
   if (rd.committedEntries.length) mvcc.apply({ term: rd.hardState?.term ?? board.get('term'), entries: rd.committedEntries });
+  if (afterApply.length) transport.send(afterApply);
+  if (rd.committedEntries.length) commitNews.applied(rd.committedEntries.at(-1)!.index);
   core.advance();
 }
 
@@ -354,6 +366,7 @@ const transport = new PeerTransport(cfg.id, cfg.advertisePeerUrls, cfg.clusterId
       if (removed.has(m.from)) continue;
       if (m.type === 'heartbeatResp') measureRoundTrip(m.from);
       core.step(m);
+      if (m.type === 'prop') commitNews.forwardedProposal(m.from, core.lastIndex());
     }
     scheduleDrain();
   },
