@@ -4,6 +4,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessagePort } from 'node:worker_threads';
 import { serviceDefinition } from '../protocol/codec.js';
+import { joinFrames, payloadBytes, splitFrames } from '../protocol/grpc-frames.js';
 import { send, receive } from '../actors/channel.js';
 import type { WatchOutput, WatchRequestItem, WatchRequests } from '../actors/watch/messages.js';
 import type { Caller } from './auth-info.js';
@@ -24,8 +25,11 @@ type Req = Record<string, any>;
 const ACK_DELAY_MS = 5;
 type WatchCall = grpc.ServerDuplexStream<Req, unknown>;
 
-/** Writes a stream's responses, in order; `written` gets their size once they reached the socket. */
-type Send = (responses: Uint8Array[], written: (bytes: number) => void) => void;
+/**
+ * Writes a stream's responses, in order, given as joined gRPC frames holding `count` of them;
+ * `written` gets their size (without the frames' prefixes) once they reached the socket.
+ */
+type Send = (frames: Uint8Array, count: number, written: (bytes: number) => void) => void;
 
 /**
  * How responses are written. The stream object of @grpc/grpc-js hands its call one message at a
@@ -36,8 +40,8 @@ type Send = (responses: Uint8Array[], written: (bytes: number) => void) => void;
  * watchers. Where these are not found (another grpc-js), the stream object is used.
  */
 function sender(call: WatchCall): Send {
-  return directSender(call) ?? ((responses, written) => {
-    for (const bytes of responses) call.write(bytes, () => written(bytes.length));
+  return directSender(call) ?? ((frames, _count, written) => {
+    for (const bytes of splitFrames(frames)) call.write(bytes, () => written(bytes.length));
   });
 }
 
@@ -57,33 +61,23 @@ export function directSender(call: grpc.ServerDuplexStream<any, any>): Send | un
   while (base && !base.stream) base = base.nextCall;
   const stream = base?.stream;
   const raw = stream && typeof stream.write === 'function' && typeof base!.metadataSent === 'boolean' ? base : undefined;
-  return (responses, written) => {
-    let i = 0;
+  return (frames, count, written) => {
+    let rest = frames;
     // The headers go out with the first message through the interceptors.
-    for (; i < responses.length && !raw?.metadataSent; i++) {
-      const bytes = responses[i]!;
-      top.sendMessage(bytes, () => written(bytes.length));
+    if (!raw?.metadataSent) {
+      const messages = splitFrames(frames);
+      let i = 0;
+      for (; i < messages.length && !raw?.metadataSent; i++) {
+        const bytes = messages[i]!;
+        top.sendMessage(bytes, () => written(bytes.length));
+      }
+      if (i === messages.length) return;
+      rest = frames.subarray(messages[i]!.byteOffset - frames.byteOffset - 5);
+      count -= i;
     }
-    if (i === responses.length || stream!.destroyed || stream!.writableEnded) return;
-    const rest = responses.slice(i);
-    const framed = frame(rest);
-    stream!.write(framed, () => written(framed.length - 5 * rest.length));
+    if (stream!.destroyed || stream!.writableEnded) return;
+    stream!.write(rest, () => written(payloadBytes(rest, count)));
   };
-}
-
-/** gRPC's length-prefixed messages (uncompressed), joined. */
-function frame(messages: Uint8Array[]): Buffer {
-  let size = 0;
-  for (const m of messages) size += 5 + m.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const m of messages) {
-    out[at] = 0;
-    out.writeUInt32BE(m.length, at + 1);
-    out.set(m, at + 5);
-    at += 5 + m.length;
-  }
-  return out;
 }
 
 export class WatchStreams {
@@ -122,7 +116,7 @@ export class WatchStreams {
         await this.permission.check(call, req.create_request);
         handle(req);
       } catch (err) {
-        send([Buffer.from(this.permission.refusal(err))], () => undefined);
+        send(joinFrames([this.permission.refusal(err)]), 1, () => undefined);
       }
     };
     call.on('data', (req: Req) => {
@@ -159,8 +153,8 @@ export class WatchStreams {
   }
 
   private write(m: WatchOutput): void {
-    for (const { s, responses } of m.streams) {
-      this.calls.get(s)?.send(responses, (bytes) => this.acknowledge(s, bytes));
+    for (const { s, frames, count } of m.streams) {
+      this.calls.get(s)?.send(frames, count, (bytes) => this.acknowledge(s, bytes));
     }
   }
 

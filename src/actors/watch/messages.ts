@@ -18,5 +18,5 @@ export type WatchRequestItem =
 
 export interface WatchRequests { items: WatchRequestItem[] }
 
-/** watch → gateway: encoded WatchResponses to write, per stream, in order. */
-export interface WatchOutput { streams: { s: number; responses: Uint8Array[] }[] }
+/** watch → gateway: encoded WatchResponses to write, per stream, in order, as `count` joined gRPC frames. */
+export interface WatchOutput { streams: { s: number; frames: Uint8Array; count: number }[] }

@@ -53,12 +53,25 @@ export function encodeWatchResponse(header: Buffer, c: Control, events: Buffer[]
   return Buffer.concat([header, controlFields(c), ...events]);
 }
 
+/** A watcher's id field, encoded once: a revision reaching many watchers needs it for each. */
+const idFields = new Map<number, Buffer>();
+const ID_FIELDS_KEPT = 65_536;
+
+function idField(watchId: number): Buffer {
+  let field = idFields.get(watchId);
+  if (!field) {
+    if (idFields.size >= ID_FIELDS_KEPT) idFields.clear();
+    idFields.set(watchId, (field = controlFields({ watchId })));
+  }
+  return field;
+}
+
 /**
  * A watcher's events as one response, or, when it asked for fragments and the response would
  * reach `limit` bytes, as several (each at least one event) flagged `fragment` but the last.
  */
 export function encodeEvents(header: Buffer, watchId: number, events: Buffer[], fragmentLimit?: number): Buffer[] {
-  const whole = encodeWatchResponse(header, { watchId }, events);
+  const whole = Buffer.concat([header, idField(watchId), ...events]);
   if (fragmentLimit === undefined || whole.length < fragmentLimit || events.length < 2) return [whole];
   const base = header.length + controlFields({ watchId, fragment: true }).length;
   const out: Buffer[] = [];

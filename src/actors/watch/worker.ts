@@ -8,6 +8,7 @@ import { StatusBoard } from '../../server/status-board.js';
 import { WatchCore, type WatchLimits } from './core.js';
 import { LmdbHistory } from './history.js';
 import { headerField } from './response.js';
+import { joinFrames } from '../../protocol/grpc-frames.js';
 import type { AppliedEvents, WatchOutput, WatchRequestItem, WatchRequests } from './messages.js';
 
 export interface WatchWorkerData {
@@ -51,7 +52,8 @@ function schedule(): void {
 function flushOutput(): void {
   board.set('watchersBehind', core.behindCount);
   const out = core.takeOutput();
-  if (out.size) send(cfg.gatewayPort, { streams: [...out].map(([s, responses]) => ({ s, responses })) } satisfies WatchOutput);
+  // Framed here, so that the gateway writes each stream's bytes as they come.
+  if (out.size) send(cfg.gatewayPort, { streams: [...out].map(([s, responses]) => ({ s, frames: joinFrames(responses), count: responses.length })) } satisfies WatchOutput);
 }
 
 // One turn: a bounded catch-up step, then everything produced goes out in one message.

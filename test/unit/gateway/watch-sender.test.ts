@@ -1,11 +1,13 @@
 // The Watch service writes responses to the calls under grpc-js's stream object, so that many
 // go out in one HTTP/2 write. This checks the installed grpc-js still has those calls, and that
-// responses written through them, one or many at a time, arrive whole and in order.
+// responses written through them as joined frames, one or many at a time, arrive whole and in
+// order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { directSender, WATCH_SERVICE } from '../../../src/gateway/watch.js';
 import { encodeMessage, messageType } from '../../../src/protocol/codec.js';
+import { joinFrames } from '../../../src/protocol/grpc-frames.js';
 
 const WatchResponse = messageType('etcdserverpb.WatchResponse');
 
@@ -23,7 +25,7 @@ test('watch responses written, alone or together, to the calls under the stream 
         const batch: Uint8Array[] = [];
         for (; batch.length < size && id <= 50; id++) batch.push(encodeMessage(WatchResponse, { watch_id: id }));
         sent += batch.reduce((n, b) => n + b.length, 0);
-        send?.(batch, (bytes) => (written += bytes));
+        send?.(joinFrames(batch), batch.length, (bytes) => (written += bytes));
       }
       call.on('data', () => call.end());
     },
