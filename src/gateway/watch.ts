@@ -4,7 +4,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessagePort } from 'node:worker_threads';
 import { serviceDefinition } from '../protocol/codec.js';
-import { joinFrames, payloadBytes, splitFrames } from '../protocol/grpc-frames.js';
+import { FRAME_PREFIX_BYTES, joinFrames, payloadBytes, splitFrames } from '../protocol/grpc-frames.js';
 import { send, receive } from '../actors/channel.js';
 import type { WatchOutput, WatchRequestItem, WatchRequests } from '../actors/watch/messages.js';
 import type { Caller } from './auth-info.js';
@@ -72,7 +72,7 @@ export function directSender(call: grpc.ServerDuplexStream<any, any>): Send | un
         top.sendMessage(bytes, () => written(bytes.length));
       }
       if (i === messages.length) return;
-      rest = frames.subarray(messages[i]!.byteOffset - frames.byteOffset - 5);
+      rest = frames.subarray(messages[i]!.byteOffset - frames.byteOffset - FRAME_PREFIX_BYTES);
       count -= i;
     }
     if (stream!.destroyed || stream!.writableEnded) return;
