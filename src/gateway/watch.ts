@@ -65,15 +65,15 @@ export function directSender(call: grpc.ServerDuplexStream<any, any>): Send | un
     let rest = frames;
     // The headers go out with the first message through the interceptors.
     if (!raw?.metadataSent) {
-      const messages = splitFrames(frames);
-      let i = 0;
-      for (; i < messages.length && !raw?.metadataSent; i++) {
-        const bytes = messages[i]!;
+      let at = 0;
+      for (const bytes of splitFrames(frames)) {
+        if (raw?.metadataSent) break;
         top.sendMessage(bytes, () => written(bytes.length));
+        at += FRAME_PREFIX_BYTES + bytes.length;
+        count--;
       }
-      if (i === messages.length) return;
-      rest = frames.subarray(messages[i]!.byteOffset - frames.byteOffset - FRAME_PREFIX_BYTES);
-      count -= i;
+      if (at === frames.length) return;
+      rest = frames.subarray(at);
     }
     if (stream!.destroyed || stream!.writableEnded) return;
     stream!.write(rest, () => written(payloadBytes(rest, count)));

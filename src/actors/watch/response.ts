@@ -37,8 +37,25 @@ export interface Control {
   fragment?: boolean;
 }
 
-/** The fields after the header and before the events. */
+/**
+ * The fields after the header and before the events. The watcher's id alone, which every event
+ * response carries, is encoded once per id: a revision reaching many watchers needs it for each.
+ */
 function controlFields(c: Control): Buffer {
+  const idOnly = !c.created && !c.canceled && !c.compactRevision && !c.cancelReason && !c.fragment;
+  if (!idOnly) return encodeControl(c);
+  let field = idFields.get(c.watchId);
+  if (!field) {
+    if (idFields.size >= ID_FIELDS_KEPT) idFields.clear();
+    idFields.set(c.watchId, (field = encodeControl(c)));
+  }
+  return field;
+}
+
+const idFields = new Map<number, Buffer>();
+const ID_FIELDS_KEPT = 65_536;
+
+function encodeControl(c: Control): Buffer {
   const w = protobuf.Writer.create();
   if (c.watchId) w.uint32(key(2, 0)).int64(c.watchId);
   if (c.created) w.uint32(key(3, 0)).bool(true);
@@ -53,25 +70,12 @@ export function encodeWatchResponse(header: Buffer, c: Control, events: Buffer[]
   return Buffer.concat([header, controlFields(c), ...events]);
 }
 
-/** A watcher's id field, encoded once: a revision reaching many watchers needs it for each. */
-const idFields = new Map<number, Buffer>();
-const ID_FIELDS_KEPT = 65_536;
-
-function idField(watchId: number): Buffer {
-  let field = idFields.get(watchId);
-  if (!field) {
-    if (idFields.size >= ID_FIELDS_KEPT) idFields.clear();
-    idFields.set(watchId, (field = controlFields({ watchId })));
-  }
-  return field;
-}
-
 /**
  * A watcher's events as one response, or, when it asked for fragments and the response would
  * reach `limit` bytes, as several (each at least one event) flagged `fragment` but the last.
  */
 export function encodeEvents(header: Buffer, watchId: number, events: Buffer[], fragmentLimit?: number): Buffer[] {
-  const whole = Buffer.concat([header, idField(watchId), ...events]);
+  const whole = encodeWatchResponse(header, { watchId }, events);
   if (fragmentLimit === undefined || whole.length < fragmentLimit || events.length < 2) return [whole];
   const base = header.length + controlFields({ watchId, fragment: true }).length;
   const out: Buffer[] = [];
