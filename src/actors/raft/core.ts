@@ -60,6 +60,10 @@ export class RaftCore {
   private reads: PendingRead[] = [];
   private readsAwaitingCommit: { context: Uint8Array; from: number }[] = [];
   private msgs: Message[] = [];
+  // Proposals made since the last Ready leave with it: a leader's as one append per follower,
+  // a follower's as one message to its leader (not one message per proposal).
+  private appendsDue = false;
+  private forwarding: Entry[] = [];
   private readStates: ReadState[] = [];
   private restored?: SnapshotMeta;
   private prevHard: HardState = { term: 0, vote: 0, commit: 0 };
@@ -215,12 +219,25 @@ export class RaftCore {
         this.pendingConfIndex = this.lastIndex() + 1;
       }
       this.appendLocal([{ term: this.term, index: this.lastIndex() + 1, type, data }]);
-      this.broadcastAppend();
+      this.appendsDue = true;
       return { ok: true };
     }
     if (!this.lead || this.lead === this.cfg.id) return { ok: false, reason: 'noLeader' };
-    this.send({ type: 'prop', to: this.lead, entries: [{ term: 0, index: 0, type, data }] });
+    this.forwarding.push({ term: 0, index: 0, type, data });
     return { ok: true };
+  }
+
+  private sendProposals(): void {
+    if (this.appendsDue && this.role === 'leader') {
+      for (const p of this.peers()) {
+        const pr = this.progress.get(p);
+        if (pr && pr.next <= this.lastIndex()) this.sendAppend(p);
+      }
+    }
+    this.appendsDue = false;
+    // Without a leader now, they are dropped, as a message to a lost leader would be.
+    if (this.forwarding.length && this.lead && this.lead !== this.cfg.id) this.send({ type: 'prop', to: this.lead, entries: this.forwarding });
+    this.forwarding = [];
   }
 
   /** Hands leadership to `to` once its log is complete (thesis 3.10); false if it cannot be a leader. */
@@ -494,6 +511,7 @@ export class RaftCore {
   }
 
   ready(): Ready | null {
+    this.sendProposals();
     const hard = this.hardState();
     const soft = { leader: this.lead, role: this.role };
     const entries = this.slice(this.handedOut + 1, this.lastIndex());

@@ -72,6 +72,43 @@ test('a follower forwards proposals and read-index requests to the leader', () =
   assert.deepEqual(readStates, [cores.get(1)!.status().commit]);
 });
 
+test('proposals made between two Readys leave in one append per follower, or one forward to the leader', () => {
+  const ids = [1, 2, 3];
+  const leader = new RaftCore({ id: 1, voters: ids, electionTick: 10, heartbeatTick: 1, random: () => 0 });
+  const sent = () => {
+    const out: Message[] = [];
+    let rd;
+    while ((rd = leader.ready())) {
+      out.push(...rd.messages);
+      const last = rd.entries.at(-1);
+      leader.advance();
+      if (last) leader.persisted(last.index, last.term);
+    }
+    return out;
+  };
+  for (let i = 0; i < 10; i++) leader.tick();
+  const term = sent().find((m) => m.type === 'vote')!.term;
+  leader.step({ type: 'voteResp', from: 2, to: 1, term });
+  sent();
+  for (const id of [2, 3]) leader.step({ type: 'appResp', from: id, to: 1, term, index: leader.status().lastIndex });
+  sent();
+  for (let i = 0; i < 3; i++) leader.propose(bytes(`own${i}`));
+  leader.step({ type: 'prop', from: 2, to: 1, term, entries: [0, 1].map((i) => ({ term: 0, index: 0, type: 0, data: bytes(`fwd${i}`) })) });
+  const appends = sent().filter((m) => m.type === 'app' && m.entries?.length);
+  assert.deepEqual(appends.map((m) => m.to).sort(), [2, 3], 'one append per follower');
+  for (const m of appends) assert.deepEqual(m.entries!.map((e) => text(e.data)), ['own0', 'own1', 'own2', 'fwd0', 'fwd1']);
+
+  const follower = new RaftCore({ id: 2, voters: ids, electionTick: 10, heartbeatTick: 1, random: () => 0.9 });
+  follower.step({ type: 'heartbeat', from: 1, to: 2, term, commit: 0 });
+  follower.ready();
+  follower.advance();
+  for (let i = 0; i < 3; i++) assert.ok(follower.propose(bytes(`f${i}`)).ok);
+  const forwards = follower.ready()!.messages.filter((m) => m.type === 'prop');
+  assert.equal(forwards.length, 1);
+  assert.equal(forwards[0]!.to, 1);
+  assert.deepEqual(forwards[0]!.entries!.map((e) => text(e.data)), ['f0', 'f1', 'f2']);
+});
+
 test('applied entries are trimmed from memory while the log keeps working', () => {
   const core = new RaftCore({ id: 1, voters: [1], electionTick: 10, heartbeatTick: 1, random: () => 0.5, memoryLogMargin: 10 });
   const applied: number[] = [];
