@@ -4,10 +4,13 @@ import type { Membership } from '../mvcc/members.js';
 
 export type RejectReason = 'noLeader' | 'pendingConf';
 
+/** A client's write for the log: `id` matches its result; `conf` marks a membership change. */
+export interface ProposedItem { id: number; data: Uint8Array; conf?: boolean }
+
 /** gateway → raft. */
 export type GatewayToRaft =
-  /** Proposals, one batch per event-loop turn; `conf` marks membership changes. */
-  | { t: 'propose'; items: { id: number; data: Uint8Array; conf?: boolean }[] }
+  /** Proposals, one batch per event-loop turn. */
+  | { t: 'propose'; items: ProposedItem[] }
   | { t: 'read'; ctx: number }
   | { t: 'transfer'; to: number; req: number }
   /** A snapshot for a follower was written to `file` (or could not be: no file). */

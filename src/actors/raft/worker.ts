@@ -13,7 +13,7 @@ import { send, receive } from '../channel.js';
 import { exposeControl } from '../control.js';
 import { StatusBoard } from '../../server/status-board.js';
 import { SharedHistogram, SharedHistograms } from '../../server/shared-histogram.js';
-import type { GatewayToRaft, RaftToGateway, RejectReason } from './messages.js';
+import type { GatewayToRaft, ProposedItem, RaftToGateway, RejectReason } from './messages.js';
 import { confChangeOf } from './confchange.js';
 import { Wal } from '../wal/wal.js';
 import { GroupSync } from '../wal/group-sync.js';
@@ -79,7 +79,7 @@ let nextReq = 1;
 const startedAt = Date.now();
 
 // Proposals that arrive while no leader is known wait one election timeout for one.
-const waiting: { id: number; data: Uint8Array; conf?: boolean; deadline: number }[] = [];
+const waiting: (ProposedItem & { deadline: number })[] = [];
 // Messages held until the WAL write they depend on is durable.
 let writeSeq = 0;
 const afterSync: { seq: number; messages: Message[] }[] = [];
@@ -102,6 +102,7 @@ function scheduleDrain(): void {
 
 function drain(): void {
   drainScheduled = false;
+  if (!durability.busy || board.get('leader') !== cfg.id) releaseHeld();
   let rd: Ready | null;
   while ((rd = core.ready())) handleReady(rd);
 }
@@ -290,7 +291,33 @@ const encodeCtx = (ctx: number) => {
 };
 const decodeCtx = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 8).getFloat64(0);
 
-function propose(items: { id: number; data: Uint8Array; conf?: boolean }[]): void {
+// A leader's proposals (its own and those forwarded to it) that arrive while its WAL fsync runs
+// wait for it and then enter the log together, as in etcd's raft loop: under load, entries
+// travel and apply in larger batches. Later ones queue behind them until the next drain.
+let heldItems: ProposedItem[] = [];
+let heldForwards: Message[] = [];
+const holding = () => (durability.busy && board.get('leader') === cfg.id) || heldItems.length > 0 || heldForwards.length > 0;
+
+function releaseHeld(): void {
+  const items = heldItems;
+  const forwards = heldForwards;
+  heldItems = [];
+  heldForwards = [];
+  if (items.length) propose(items);
+  for (const m of forwards) stepForwarded(m);
+}
+
+function stepForwarded(m: Message): void {
+  core.step(m);
+  commitNews.forwardedProposal(m.from, core.lastIndex());
+}
+
+function propose(items: ProposedItem[]): void {
+  if (holding()) {
+    heldItems = heldItems.concat(items);
+    scheduleDrain();
+    return;
+  }
   const rejected = new Map<RejectReason, number[]>();
   const reject = (reason: RejectReason, id: number) => rejected.set(reason, [...(rejected.get(reason) ?? []), id]);
   for (const item of items) {
@@ -365,8 +392,9 @@ const transport = new PeerTransport(cfg.id, cfg.advertisePeerUrls, cfg.clusterId
     for (const m of batch) {
       if (removed.has(m.from)) continue;
       if (m.type === 'heartbeatResp') measureRoundTrip(m.from);
-      core.step(m);
-      if (m.type === 'prop') commitNews.forwardedProposal(m.from, core.lastIndex());
+      if (m.type !== 'prop') core.step(m);
+      else if (holding()) heldForwards.push(m);
+      else stepForwarded(m);
     }
     scheduleDrain();
   },

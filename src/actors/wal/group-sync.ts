@@ -6,6 +6,11 @@ export class GroupSync<P> {
 
   constructor(private readonly sync: () => Promise<void>, private readonly onDurable: (upTo: P) => void, private readonly onError: (err: Error) => void) {}
 
+  /** Whether an fsync is running. */
+  get busy(): boolean {
+    return this.syncing;
+  }
+
   /** Records that everything up to `position` has been written and must be made durable. */
   wrote(position: P): void {
     this.written = position;
