@@ -116,8 +116,10 @@ function handleReady(rd: Ready): void {
   if (rd.softState) onSoftState(rd.softState.leader);
   const mustSync = rd.entries.length > 0 || !!rd.snapshot || (!!rd.hardState && (rd.hardState.term !== lastHard.term || rd.hardState.vote !== lastHard.vote));
   // Appends to followers leave first: they persist them while this member writes its own copy
-  // (Raft thesis 10.2.1). Messages that depend on this member's write wait until it is durable;
-  // news of a commit that no client waits on leaves after the apply.
+  // (Raft thesis 10.2.1), and so do proposals forwarded to the leader, which claim nothing about
+  // this member's log. Other messages may depend on this member's write (a vote, an
+  // acknowledgement) and wait until it is durable; news of a commit that no client waits on
+  // leaves after the apply.
   const now: Message[] = [];
   const later: Message[] = [];
   const afterApply: Message[] = [];
@@ -126,7 +128,7 @@ function handleReady(rd: Ready): void {
   const newsMayWait = firstCommitted > 0 && !rd.committedEntries.some((e) => e.type === EntryType.ConfChange);
   for (const m of rd.messages) {
     if (m.type === 'snap') requestSnapshot(m);
-    else if (mustSync && m.type !== 'app') later.push(m);
+    else if (mustSync && m.type !== 'app' && m.type !== 'prop') later.push(m);
     else if (commitNews.mayWait(m, firstCommitted) && newsMayWait) afterApply.push(m);
     else now.push(m);
   }
