@@ -7,6 +7,26 @@ import { RaftCore, type Entry, type Message } from '../../../src/actors/raft/cor
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
+/** Member 1 of `voters`, elected with member 2's vote; `drain` persists its Readys and returns what they sent. */
+function electedLeader(voters: number[]) {
+  const leader = new RaftCore({ id: 1, voters, electionTick: 10, heartbeatTick: 1, random: () => 0 });
+  const drain = () => {
+    const sent: Message[] = [];
+    let rd;
+    while ((rd = leader.ready())) {
+      sent.push(...rd.messages);
+      const last = rd.entries.at(-1);
+      leader.advance();
+      if (last) leader.persisted(last.index, last.term);
+    }
+    return sent;
+  };
+  for (let i = 0; i < 10; i++) leader.tick();
+  const term = drain().find((m) => m.type === 'vote')!.term;
+  leader.step({ type: 'voteResp', from: 2, to: 1, term });
+  return { leader, term, drain };
+}
+
 test('a single voter leads at once and commits only what it has persisted', () => {
   const core = new RaftCore({ id: 1, voters: [1], electionTick: 10, heartbeatTick: 1, random: () => 0.5 });
   let rd = core.ready()!;
@@ -74,27 +94,13 @@ test('a follower forwards proposals and read-index requests to the leader', () =
 
 test('proposals made between two Readys leave in one append per follower, or one forward to the leader', () => {
   const ids = [1, 2, 3];
-  const leader = new RaftCore({ id: 1, voters: ids, electionTick: 10, heartbeatTick: 1, random: () => 0 });
-  const sent = () => {
-    const out: Message[] = [];
-    let rd;
-    while ((rd = leader.ready())) {
-      out.push(...rd.messages);
-      const last = rd.entries.at(-1);
-      leader.advance();
-      if (last) leader.persisted(last.index, last.term);
-    }
-    return out;
-  };
-  for (let i = 0; i < 10; i++) leader.tick();
-  const term = sent().find((m) => m.type === 'vote')!.term;
-  leader.step({ type: 'voteResp', from: 2, to: 1, term });
-  sent();
+  const { leader, term, drain } = electedLeader(ids);
+  drain();
   for (const id of [2, 3]) leader.step({ type: 'appResp', from: id, to: 1, term, index: leader.status().lastIndex });
-  sent();
+  drain();
   for (let i = 0; i < 3; i++) leader.propose(bytes(`own${i}`));
   leader.step({ type: 'prop', from: 2, to: 1, term, entries: [0, 1].map((i) => ({ term: 0, index: 0, type: 0, data: bytes(`fwd${i}`) })) });
-  const appends = sent().filter((m) => m.type === 'app' && m.entries?.length);
+  const appends = drain().filter((m) => m.type === 'app' && m.entries?.length);
   assert.deepEqual(appends.map((m) => m.to).sort(), [2, 3], 'one append per follower');
   for (const m of appends) assert.deepEqual(m.entries!.map((e) => text(e.data)), ['own0', 'own1', 'own2', 'fwd0', 'fwd1']);
 
@@ -147,21 +153,7 @@ test('a follower never acknowledges entries before they are durable, even ones a
 });
 
 test('a leader ignores stale rejections', () => {
-  const leader = new RaftCore({ id: 1, voters: [1, 2], electionTick: 10, heartbeatTick: 1, random: () => 0 });
-  const drain = () => {
-    const sent: Message[] = [];
-    let rd;
-    while ((rd = leader.ready())) {
-      sent.push(...rd.messages);
-      const last = rd.entries.at(-1);
-      leader.advance();
-      if (last) leader.persisted(last.index, last.term);
-    }
-    return sent;
-  };
-  for (let i = 0; i < 10; i++) leader.tick();
-  const term = drain().find((m) => m.type === 'vote')!.term;
-  leader.step({ type: 'voteResp', from: 2, to: 1, term });
+  const { leader, term, drain } = electedLeader([1, 2]);
   for (let i = 0; i < 5; i++) leader.propose(bytes(`v${i}`));
   drain();
   const last = leader.status().lastIndex;
