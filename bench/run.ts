@@ -47,7 +47,8 @@ const KEYS = Number(values.keys);
 /** A run's load figures and the servers' CPU per request (µs, all members together). */
 type RunResult = LoadResult & { cpuUsPerOp: number };
 const results = new Map<string, RunResult[]>();
-interface PerfResult { throughput: number; slowestMs: number; stddevMs: number; pass: boolean }
+/** `error`: why a run printed no figures (etcdctl deletes its keys before it reports, with a 30 s timeout). */
+interface PerfResult { throughput: number; slowestMs: number; stddevMs: number; pass: boolean; error?: string }
 const perf = new Map<string, PerfResult[]>();
 
 async function prefill(endpoint: string) {
@@ -63,11 +64,13 @@ async function prefill(endpoint: string) {
 async function checkPerf(endpoints: string[], load: string): Promise<PerfResult> {
   const r = await etcdctl(endpoints.join(','), ['check', 'perf', `--load=${load}`], { timeoutMs: 180_000, tool: values['check-perf-tool'] === 'tsctl' ? 'tsctl' : 'etcdctl' });
   const num = (re: RegExp) => Number(r.stdout.match(re)?.[1] ?? NaN);
+  const throughput = num(/Throughput (?:is|too low:) (\d+) writes\/s/);
   return {
-    throughput: num(/Throughput (?:is|too low:) (\d+) writes\/s/),
+    throughput,
     slowestMs: num(/Slowest request took (?:too long: )?([\d.]+)s/) * 1000,
     stddevMs: num(/Stddev (?:is|too high:) ([\d.]+)s/) * 1000,
     pass: r.code === 0 && !/FAIL/.test(r.stdout),
+    ...(Number.isNaN(throughput) ? { error: (r.stderr.trim().split('\n').at(-1) ?? '') || `exit code ${r.code}` } : {}),
   };
 }
 
@@ -96,7 +99,7 @@ for (let round = 0; round < rounds; round++) {
       for (const load of perfLoads) {
         const p = await checkPerf(cluster.endpoints, load);
         push(perf, `${kind}|${load}`, p);
-        console.log(`round ${round + 1} ${kind.padEnd(4)} check perf --load=${load} ${p.throughput} writes/s, slowest ${p.slowestMs.toFixed(0)} ms, ${p.pass ? 'PASS' : 'FAIL'}`);
+        console.log(`round ${round + 1} ${kind.padEnd(4)} check perf --load=${load} ${p.error ? `no figures: ${p.error}` : `${p.throughput} writes/s, slowest ${p.slowestMs.toFixed(0)} ms`}, ${p.pass ? 'PASS' : 'FAIL'}`);
       }
     } finally {
       await cluster.stop();
@@ -124,11 +127,11 @@ for (const w of workloads) {
   }
 }
 if (perfLoads.length) {
-  lines.push('', `\`${values['check-perf-tool'] === 'tsctl' ? 'tsctl' : 'etcdctl'} check perf\` (medians; PASS counts the rounds that passed):`, '', '| load | kvd writes/s | kvd slowest ms | kvd PASS | etcd writes/s | etcd slowest ms | etcd PASS | kvd/etcd |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('', `\`${values['check-perf-tool'] === 'tsctl' ? 'tsctl' : 'etcdctl'} check perf\` (medians of the rounds that printed figures; PASS counts the rounds that passed):`, '', '| load | kvd writes/s | kvd slowest ms | kvd PASS | etcd writes/s | etcd slowest ms | etcd PASS | kvd/etcd |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const load of perfLoads) {
     const p = (kind: string, f: (r: PerfResult) => number) => {
       const rs = perf.get(`${kind}|${load}`);
-      return rs ? median(rs.map(f)) : NaN;
+      return rs ? median(rs.filter((r) => !r.error).map(f)) : NaN;
     };
     const passes = (kind: string) => `${(perf.get(`${kind}|${load}`) ?? []).filter((r) => r.pass).length}/${(perf.get(`${kind}|${load}`) ?? []).length}`;
     lines.push(`| ${load} | ${fmt(p('kvd', (r) => r.throughput))} | ${fmt(p('kvd', (r) => r.slowestMs))} | ${passes('kvd')} | ${fmt(p('etcd', (r) => r.throughput))} | ${fmt(p('etcd', (r) => r.slowestMs))} | ${passes('etcd')} | ${fmt(p('kvd', (r) => r.throughput) / p('etcd', (r) => r.throughput), 2)} |`);
