@@ -102,7 +102,7 @@ function scheduleDrain(): void {
 
 function drain(): void {
   drainScheduled = false;
-  if (!durability.busy || board.get('leader') !== cfg.id) releaseHeld();
+  if (!fsyncHolds()) releaseHeld();
   let rd: Ready | null;
   while ((rd = core.ready())) handleReady(rd);
 }
@@ -298,7 +298,8 @@ const decodeCtx = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 8).get
 // travel and apply in larger batches. Later ones queue behind them until the next drain.
 let heldItems: ProposedItem[] = [];
 let heldForwards: Message[] = [];
-const holding = () => (durability.busy && board.get('leader') === cfg.id) || heldItems.length > 0 || heldForwards.length > 0;
+const fsyncHolds = () => durability.busy && board.get('leader') === cfg.id;
+const holding = () => fsyncHolds() || heldItems.length > 0 || heldForwards.length > 0;
 
 function releaseHeld(): void {
   const items = heldItems;
