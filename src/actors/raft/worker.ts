@@ -17,6 +17,7 @@ import type { GatewayToRaft, ProposedItem, RaftToGateway, RejectReason } from '.
 import { confChangeOf } from './confchange.js';
 import { Wal } from '../wal/wal.js';
 import { GroupSync } from '../wal/group-sync.js';
+import { ProposalGate } from './proposal-gate.js';
 import { CommitNews } from './commit-news.js';
 import { PeerTransport, type PeerInfo } from './transport.js';
 import type { TlsMaterial } from '../../server/transport-security.js';
@@ -102,7 +103,9 @@ function scheduleDrain(): void {
 
 function drain(): void {
   drainScheduled = false;
-  if (!fsyncHolds()) releaseHeld();
+  const released = gate.release();
+  if (released?.items.length) propose(released.items);
+  for (const m of released?.forwards ?? []) stepForwarded(m);
   let rd: Ready | null;
   while ((rd = core.ready())) handleReady(rd);
 }
@@ -293,22 +296,7 @@ const encodeCtx = (ctx: number) => {
 };
 const decodeCtx = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 8).getFloat64(0);
 
-// A leader's proposals (its own and those forwarded to it) that arrive while its WAL fsync runs
-// wait for it and then enter the log together, as in etcd's raft loop: under load, entries
-// travel and apply in larger batches. Later ones queue behind them until the next drain.
-let heldItems: ProposedItem[] = [];
-let heldForwards: Message[] = [];
-const fsyncHolds = () => durability.busy && board.get('leader') === cfg.id;
-const holding = () => fsyncHolds() || heldItems.length > 0 || heldForwards.length > 0;
-
-function releaseHeld(): void {
-  const items = heldItems;
-  const forwards = heldForwards;
-  heldItems = [];
-  heldForwards = [];
-  if (items.length) propose(items);
-  for (const m of forwards) stepForwarded(m);
-}
+const gate = new ProposalGate<ProposedItem, Message>(() => durability.busy && board.get('leader') === cfg.id);
 
 function stepForwarded(m: Message): void {
   core.step(m);
@@ -316,8 +304,8 @@ function stepForwarded(m: Message): void {
 }
 
 function propose(items: ProposedItem[]): void {
-  if (holding()) {
-    heldItems = heldItems.concat(items);
+  if (gate.holding()) {
+    gate.holdItems(items);
     scheduleDrain();
     return;
   }
@@ -396,7 +384,7 @@ const transport = new PeerTransport(cfg.id, cfg.advertisePeerUrls, cfg.clusterId
       if (removed.has(m.from)) continue;
       if (m.type === 'heartbeatResp') measureRoundTrip(m.from);
       if (m.type !== 'prop') core.step(m);
-      else if (holding()) heldForwards.push(m);
+      else if (gate.holding()) gate.holdForward(m);
       else stepForwarded(m);
     }
     scheduleDrain();
