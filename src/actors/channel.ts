@@ -3,7 +3,10 @@
 import type { MessagePort } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
 
-const packr = new Packr({ useRecords: true, moreTypes: false });
+// Objects as plain maps: without structures shared ahead, records would carry their
+// definitions in every message, costing more to write and to read than the keys they save.
+// Records written before (in WAL entries) still decode.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
 export function send(port: MessagePort, message: unknown): void {
   const bytes = packr.pack(message);
