@@ -16,15 +16,13 @@ const SAMPLE_MS = 10;
 const GRPC_CODES = ['OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
   'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated'];
 
-/** One gRPC method's call counters. */
-interface MethodCounters { started: { inc(): void }; handled: (code: number) => { inc(): void } }
+/** One gRPC method's calls: started, and handled by status code. */
+interface MethodCalls { labels: Record<string, string>; started: number; handled: number[] }
 
 export class Metrics {
   readonly registry = new Registry();
   private readonly servers: (http.Server | https.Server)[] = [];
-  private readonly started: Counter;
-  private readonly handled: Counter;
-  private readonly methodCounters = new Map<string, MethodCounters>();
+  private readonly methodCalls = new Map<string, MethodCalls>();
 
   constructor(member: Member) {
     collectDefaultMetrics({ register: this.registry });
@@ -72,9 +70,24 @@ export class Metrics {
     this.histogram('etcd_network_peer_round_trip_time_seconds', 'Round-Trip-Time histogram between peers.', () =>
       member.peerRoundTrips.read().map(({ key, histogram }) => ({ labels: { To: key.toString(16) }, histogram })));
 
+    // A call only counts in plain numbers; the counters take the totals when scraped (a
+    // labelled counter's increment hashes its labels, on every call).
     const labels = ['grpc_type', 'grpc_service', 'grpc_method'];
-    this.started = new Counter({ name: 'grpc_server_started_total', help: 'Total number of RPCs started on the server.', labelNames: labels, registers });
-    this.handled = new Counter({ name: 'grpc_server_handled_total', help: 'Total number of RPCs completed on the server, regardless of success or failure.', labelNames: [...labels, 'grpc_code'], registers });
+    const calls = this.methodCalls;
+    new Counter({
+      name: 'grpc_server_started_total', help: 'Total number of RPCs started on the server.', labelNames: labels, registers,
+      collect() {
+        this.reset();
+        for (const m of calls.values()) this.inc(m.labels, m.started);
+      },
+    });
+    new Counter({
+      name: 'grpc_server_handled_total', help: 'Total number of RPCs completed on the server, regardless of success or failure.', labelNames: [...labels, 'grpc_code'], registers,
+      collect() {
+        this.reset();
+        for (const m of calls.values()) m.handled.forEach((n, code) => n && this.inc({ ...m.labels, grpc_code: GRPC_CODES[code] ?? String(code) }, n));
+      },
+    });
 
     const delay = monitorEventLoopDelay({ resolution: SAMPLE_MS });
     delay.enable();
@@ -110,37 +123,27 @@ export class Metrics {
 
   /** Counts every gRPC call, started and handled (with its status), as go-grpc-prometheus does. */
   readonly grpcInterceptor: grpc.ServerInterceptor = (method, call) => {
-    const counters = this.callCounters(method);
+    const calls = this.callsOf(method);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
-        counters.started.inc();
+        calls.started++;
         next();
       },
       sendStatus: (status, next) => {
-        counters.handled(status.code).inc();
+        calls.handled[status.code] = (calls.handled[status.code] ?? 0) + 1;
         next(status);
       },
     });
   };
 
-  /** A method's counters, resolved once: label lookups on every call cost more than the count. */
-  private callCounters(method: grpc.ServerMethodDefinition<unknown, unknown>): MethodCounters {
-    let counters = this.methodCounters.get(method.path);
-    if (counters) return counters;
+  private callsOf(method: grpc.ServerMethodDefinition<unknown, unknown>): MethodCalls {
+    let calls = this.methodCalls.get(method.path);
+    if (calls) return calls;
     const [service, name] = method.path.slice(1).split('/') as [string, string];
     const type = method.requestStream ? (method.responseStream ? 'bidi_stream' : 'client_stream') : method.responseStream ? 'server_stream' : 'unary';
-    const labels = { grpc_type: type, grpc_service: service, grpc_method: name };
-    const byCode = new Map<number, { inc(): void }>();
-    counters = {
-      started: this.started.labels(labels),
-      handled: (code) => {
-        let child = byCode.get(code);
-        if (!child) byCode.set(code, (child = this.handled.labels({ ...labels, grpc_code: GRPC_CODES[code] ?? String(code) })));
-        return child;
-      },
-    };
-    this.methodCounters.set(method.path, counters);
-    return counters;
+    calls = { labels: { grpc_type: type, grpc_service: service, grpc_method: name }, started: 0, handled: [] };
+    this.methodCalls.set(method.path, calls);
+    return calls;
   }
 
   /** Serves /metrics on each URL (https ones with the client URLs' TLS); resolves with the bound addresses. */
