@@ -21,7 +21,7 @@ export class ProposalGate<Item, Forward> {
     this.forwards.push(message);
   }
 
-  /** What waited, in arrival order, once no fsync holds it; nothing otherwise. */
+  /** What waited, each kind in its arrival order, once no fsync holds it; nothing otherwise. */
   release(): { items: Item[]; forwards: Forward[] } | undefined {
     if (this.fsyncHolds() || (!this.items.length && !this.forwards.length)) return undefined;
     const released = { items: this.items, forwards: this.forwards };
