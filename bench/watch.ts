@@ -1,6 +1,7 @@
 // Watch fan-out benchmark: many watchers over 1 or 100 streams, on one key or on a prefix, with
 // a writer putting at a fixed rate. Receivers run on worker threads; each event carries its
-// put's send time, so put→event latency is measured per delivered event. A probe (serializable
+// put's send time, so put→event latency is measured per delivered event, and per put the
+// arrival of its first and its last event (where the fan-out starts and ends). A probe (serializable
 // get every 20 ms) measures how responsive the server stays while it fans out. kvd and etcd
 // alternate over the rounds; medians and ratios go to stdout (and BENCHMARKS.md with --write).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -13,8 +14,9 @@ import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, mergeSorted,
 
 type Shape = 'key' | 'prefix';
 interface Receivers { endpoint: string; streams: number; watchers: number; shape: Shape; connections: number }
-interface Received { latencies: Float64Array; events: number }
-interface FanoutResult { eventsPerSec: number; delivered: number; p50Ms: number; p99Ms: number; probeP99Ms: number; loopDelayP99Ms: number }
+/** `spans`: per put, its send time and the latencies of its first and last event here, flattened. */
+interface Received { latencies: Float64Array; events: number; spans: Float64Array }
+interface FanoutResult { eventsPerSec: number; delivered: number; p50Ms: number; p99Ms: number; firstP50Ms: number; lastP50Ms: number; probeP99Ms: number; loopDelayP99Ms: number }
 
 const KEY = 'fan/key';
 const PREFIX = 'fan/';
@@ -27,6 +29,7 @@ async function receive(spec: Receivers): Promise<void> {
   const clients: Client[] = Array.from({ length: spec.connections }, (_, i) => connect(spec.endpoint, { 'grpc.use_local_subchannel_pool': 1, 'kvd.channel': i }));
   const streams: WatchStream[] = Array.from({ length: spec.streams }, (_, i) => openWatch(clients[i % clients.length]!));
   const latencies: number[] = [];
+  const spans = new Map<number, { first: number; last: number }>();
   let created = 0;
   let events = 0;
   for (const s of streams) {
@@ -36,7 +39,11 @@ async function receive(spec: Receivers): Promise<void> {
         const sent = (e.kv.value as Buffer).readDoubleLE(0);
         if (sent === 0) continue; // a warm-up write
         events++;
-        latencies.push(now() - sent);
+        const latency = now() - sent;
+        latencies.push(latency);
+        const span = spans.get(sent);
+        if (span) span.last = latency;
+        else spans.set(sent, { first: latency, last: latency });
       }
     });
   }
@@ -47,8 +54,8 @@ async function receive(spec: Receivers): Promise<void> {
   await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
   streams.forEach((s) => s.close());
   clients.forEach((c) => c.close());
-  const out: Received = { latencies: Float64Array.from(latencies), events };
-  parentPort!.postMessage(out, [out.latencies.buffer as ArrayBuffer]);
+  const out: Received = { latencies: Float64Array.from(latencies), events, spans: Float64Array.from([...spans].flatMap(([sent, s]) => [sent, s.first, s.last])) };
+  parentPort!.postMessage(out, [out.latencies.buffer as ArrayBuffer, out.spans.buffer as ArrayBuffer]);
 }
 
 /** kvd's gateway event-loop delay p99 since the previous scrape of its metrics (NaN without them). */
@@ -110,9 +117,28 @@ async function fanout(endpoint: string, metricsUrl: string | undefined, watchers
   })));
   client.close();
   const all = mergeSorted(results.map((r) => r.latencies));
+  const { firsts, lasts } = putSpans(results);
   const delivered = results.reduce((n, r) => n + r.events, 0);
   probes.sort((a, b) => a - b);
-  return { eventsPerSec: delivered / elapsed, delivered: delivered / (puts * watchers), p50Ms: percentile(all, 0.5), p99Ms: percentile(all, 0.99), probeP99Ms: percentile(probes, 0.99), loopDelayP99Ms: loopDelay };
+  return { eventsPerSec: delivered / elapsed, delivered: delivered / (puts * watchers), p50Ms: percentile(all, 0.5), p99Ms: percentile(all, 0.99), firstP50Ms: percentile(firsts, 0.5), lastP50Ms: percentile(lasts, 0.5), probeP99Ms: percentile(probes, 0.99), loopDelayP99Ms: loopDelay };
+}
+
+/** Per put over all receivers: its first event's latency and its last's, each sorted. */
+function putSpans(results: Received[]): { firsts: Float64Array; lasts: Float64Array } {
+  const bySent = new Map<number, { first: number; last: number }>();
+  for (const { spans } of results) {
+    for (let i = 0; i < spans.length; i += 3) {
+      const [sent, first, last] = [spans[i]!, spans[i + 1]!, spans[i + 2]!];
+      const span = bySent.get(sent);
+      if (!span) bySent.set(sent, { first, last });
+      else {
+        span.first = Math.min(span.first, first);
+        span.last = Math.max(span.last, last);
+      }
+    }
+  }
+  const sorted = (xs: number[]) => Float64Array.from(xs).sort();
+  return { firsts: sorted([...bySent.values()].map((s) => s.first)), lasts: sorted([...bySent.values()].map((s) => s.last)) };
 }
 
 async function main(): Promise<void> {
@@ -148,7 +174,7 @@ async function main(): Promise<void> {
           const rate = Math.max(1, Number(values.events) / watchers);
           const r = await fanout(server.endpoint, metricsUrl, watchers, streams, shape, rate, seconds, warmupSeconds);
           push(results, `${kind}|${watchers}|${streams}|${shape}`, r);
-          console.log(`round ${round + 1} ${kind.padEnd(4)} ${watchers} watchers ${streams} streams ${shape.padEnd(6)} ${r.eventsPerSec.toFixed(0)} events/s (${(r.delivered * 100).toFixed(1)}% delivered) p50 ${r.p50Ms.toFixed(1)} ms p99 ${r.p99Ms.toFixed(1)} ms probe p99 ${r.probeP99Ms.toFixed(1)} ms${metricsUrl ? ` gateway loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms` : ''}`);
+          console.log(`round ${round + 1} ${kind.padEnd(4)} ${watchers} watchers ${streams} streams ${shape.padEnd(6)} ${r.eventsPerSec.toFixed(0)} events/s (${(r.delivered * 100).toFixed(1)}% delivered) p50 ${r.p50Ms.toFixed(1)} ms p99 ${r.p99Ms.toFixed(1)} ms per put first/last event p50 ${r.firstP50Ms.toFixed(1)}/${r.lastP50Ms.toFixed(1)} ms probe p99 ${r.probeP99Ms.toFixed(1)} ms${metricsUrl ? ` gateway loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms` : ''}`);
         }
       } finally {
         await server.stop();
@@ -158,14 +184,14 @@ async function main(): Promise<void> {
   const lines = [
     `### ${new Date().toISOString().slice(0, 10)} — commit ${commit} — watch fan-out, one member each`,
     '',
-    `Machine: ${machine}. A writer puts 8-byte values at ${values.events} events/s divided by the watcher count for ${seconds} s, after ${warmupSeconds} s of the same writes not measured; receivers on two worker threads; latency is put sent → event received; "probe p99" is a serializable get every 20 ms meanwhile; "loop p99" is kvd's gateway event-loop delay (monitorEventLoopDelay, from its /metrics). ${rounds} alternating rounds; medians.`,
+    `Machine: ${machine}. A writer puts 8-byte values at ${values.events} events/s divided by the watcher count for ${seconds} s, after ${warmupSeconds} s of the same writes not measured; receivers on two worker threads; latency is put sent → event received; "first/last" are the medians over the puts of their first and last event's latency (where the fan-out starts and ends); "probe p99" is a serializable get every 20 ms meanwhile; "loop p99" is kvd's gateway event-loop delay (monitorEventLoopDelay, from its /metrics). ${rounds} alternating rounds; medians.`,
     '',
-    '| watchers | streams | on | kvd events/s | kvd p50 ms | kvd p99 ms | kvd probe p99 ms | kvd loop p99 ms | etcd events/s | etcd p50 ms | etcd p99 ms | etcd probe p99 ms | kvd/etcd p99 |',
-    '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| watchers | streams | on | kvd events/s | kvd p50 ms | kvd p99 ms | kvd first/last ms | kvd probe p99 ms | kvd loop p99 ms | etcd events/s | etcd p50 ms | etcd p99 ms | etcd first/last ms | etcd probe p99 ms | kvd/etcd p99 |',
+    '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const watchers of watcherCounts) for (const streams of streamCounts) for (const shape of shapes) {
     const m = (kind: string, f: (r: FanoutResult) => number) => median((results.get(`${kind}|${watchers}|${streams}|${shape}`) ?? []).map(f));
-    const row = (kind: string) => [fmt(m(kind, (r) => r.eventsPerSec)), fmt(m(kind, (r) => r.p50Ms), 1), fmt(m(kind, (r) => r.p99Ms), 1), fmt(m(kind, (r) => r.probeP99Ms), 1)];
+    const row = (kind: string) => [fmt(m(kind, (r) => r.eventsPerSec)), fmt(m(kind, (r) => r.p50Ms), 1), fmt(m(kind, (r) => r.p99Ms), 1), `${fmt(m(kind, (r) => r.firstP50Ms), 1)}/${fmt(m(kind, (r) => r.lastP50Ms), 1)}`, fmt(m(kind, (r) => r.probeP99Ms), 1)];
     lines.push(`| ${watchers} | ${streams} | ${shape} | ${row('kvd').join(' | ')} | ${fmt(m('kvd', (r) => r.loopDelayP99Ms), 1)} | ${row('etcd').join(' | ')} | ${fmt(m('kvd', (r) => r.p99Ms) / m('etcd', (r) => r.p99Ms), 2)} |`);
   }
   const table = lines.join('\n');
