@@ -478,8 +478,24 @@ export class RaftCore {
   }
 
   private sendHeartbeat(to: number, context?: Uint8Array): void {
+    this.msgs.push(this.heartbeatTo(to, context));
+  }
+
+  private heartbeatTo(to: number, context?: Uint8Array): Message {
     const pr = this.progress.get(to);
-    this.send({ type: 'heartbeat', to, commit: Math.min(this.commit, pr?.match ?? 0), context });
+    return { from: this.cfg.id, term: this.term, type: 'heartbeat', to, commit: Math.min(this.commit, pr?.match ?? 0), context };
+  }
+
+  /**
+   * What tells the peers this member is alive, without stepping it: a leader's heartbeats, a
+   * follower's heartbeat response to its leader. The shell sends these while a long apply holds
+   * its thread, so that followers start no election and the leader does not step down
+   * (CheckQuorum) only because this member is busy.
+   */
+  keepAlive(): Message[] {
+    if (this.role === 'leader') return this.peers().map((to) => this.heartbeatTo(to));
+    if (this.role === 'follower' && this.lead) return [{ from: this.cfg.id, term: this.term, type: 'heartbeatResp', to: this.lead }];
+    return [];
   }
 
   private broadcastAppend(): void {

@@ -58,11 +58,11 @@ test('restart from a replayed log keeps the term, the vote and resumes after app
   assert.deepEqual(rd.committedEntries.map((e) => e.index), [3], 'committed entries resume after applied');
 });
 
-test('a follower forwards proposals and read-index requests to the leader', () => {
-  const ids = [1, 2, 3];
-  const cores = new Map(ids.map((id) => [id, new RaftCore({ id, voters: ids, electionTick: 10, heartbeatTick: 1, random: () => (id === 1 ? 0 : 0.9) })]));
+/** Cores of `ids` (member 1 times out first) whose Readys `pump` persists and delivers until quiet. */
+function members(ids: number[], checkQuorum = false) {
+  const cores = new Map(ids.map((id) => [id, new RaftCore({ id, voters: ids, electionTick: 10, heartbeatTick: 1, checkQuorum, random: () => (id === 1 ? 0 : 0.9) })]));
   const logs = new Map<number, Entry[]>(ids.map((id) => [id, []]));
-  const readStates: number[] = [];
+  const readStates = new Map<number, number[]>(ids.map((id) => [id, []]));
   const pump = () => {
     for (let round = 0; round < 50; round++) {
       const msgs: Message[] = [];
@@ -71,7 +71,7 @@ test('a follower forwards proposals and read-index requests to the leader', () =
         while ((rd = c.ready())) {
           logs.get(id)!.push(...rd.entries);
           msgs.push(...rd.messages);
-          if (id === 2) readStates.push(...rd.readStates.map((r) => r.index));
+          readStates.get(id)!.push(...rd.readStates.map((r) => r.index));
           c.advance();
           const last = logs.get(id)!.at(-1);
           if (last) c.persisted(last.index, last.term);
@@ -81,6 +81,11 @@ test('a follower forwards proposals and read-index requests to the leader', () =
       for (const m of msgs) cores.get(m.to)!.step(m);
     }
   };
+  return { cores, logs, readStates, pump };
+}
+
+test('a follower forwards proposals and read-index requests to the leader', () => {
+  const { cores, logs, readStates, pump } = members([1, 2, 3]);
   for (let i = 0; i < 10; i++) cores.get(1)!.tick();
   pump();
   assert.equal(cores.get(2)!.status().leader, 1);
@@ -89,7 +94,39 @@ test('a follower forwards proposals and read-index requests to the leader', () =
   assert.ok(logs.get(1)!.some((e) => text(e.data) === 'from-2'), 'the leader appended the forwarded proposal');
   cores.get(2)!.readIndex(bytes('r'));
   pump();
-  assert.deepEqual(readStates, [cores.get(1)!.status().commit]);
+  assert.deepEqual(readStates.get(2), [cores.get(1)!.status().commit]);
+});
+
+test('keep-alive messages of busy members hold off elections and the leader\'s CheckQuorum', () => {
+  const { cores, pump } = members([1, 2, 3], true);
+  const [leader, follower, other] = [cores.get(1)!, cores.get(2)!, cores.get(3)!];
+  for (let i = 0; i < 10; i++) leader.tick();
+  pump();
+  const { term, commit } = leader.status();
+  assert.deepEqual(leader.keepAlive().map((m) => [m.type, m.to, m.term, m.commit]), [['heartbeat', 2, term, commit], ['heartbeat', 3, term, commit]]);
+  assert.deepEqual(follower.keepAlive().map((m) => [m.type, m.to, m.term]), [['heartbeatResp', 1, term]]);
+
+  // Nothing but keep-alives passes for three election timeouts of the follower (19 ticks each here).
+  for (let i = 0; i < 57; i++) {
+    follower.tick();
+    leader.tick();
+    if (i % 5 === 0) {
+      for (const m of leader.keepAlive()) if (m.to === 2) follower.step(m);
+      for (const m of [...follower.keepAlive(), ...other.keepAlive()]) leader.step(m);
+    }
+  }
+  assert.equal(follower.status().role, 'follower');
+  assert.equal(follower.status().leader, 1);
+  assert.equal(leader.status().role, 'leader');
+  assert.equal(leader.status().term, term);
+
+  // Without them, the follower campaigns and the leader steps down.
+  for (let i = 0; i < 20; i++) {
+    follower.tick();
+    leader.tick();
+  }
+  assert.notEqual(follower.status().role, 'follower');
+  assert.equal(leader.status().role, 'follower');
 });
 
 test('proposals made between two Readys leave in one append per follower, or one forward to the leader', () => {
