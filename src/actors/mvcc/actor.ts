@@ -34,7 +34,8 @@ export interface MvccConfig {
 export type MvccActor = ReturnType<typeof openMvcc>;
 export type MvccControl = MvccActor['control'];
 
-export function openMvcc(cfg: MvccConfig) {
+/** `busy`: called while a long apply holds the thread (see MvccStore.applyBatch). */
+export function openMvcc(cfg: MvccConfig, busy: () => void = () => {}) {
   const board = new StatusBoard(cfg.board);
   const commitTimes = new SharedHistogram(cfg.commitTimes);
   let store = MvccStore.open(cfg.dbDir);
@@ -157,7 +158,7 @@ export function openMvcc(cfg: MvccConfig) {
     // Without watchers no events are gathered (nor the previous values they carry).
     const watching = !!board.get('watching');
     const revisionBefore = store.currentRevision();
-    const results = store.applyBatch(items, watching);
+    const results = store.applyBatch(items, watching, busy);
     commitTimes.observe((performance.now() - started) / 1000);
     publish();
     // The quota is checked against the database's size: keep it current after every write.

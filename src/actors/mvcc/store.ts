@@ -14,7 +14,7 @@ import { MvccError, keyNotFound, compacted, futureRev, leaseNotFound, leaseExist
 import { decodeIndex, encodeIndex, historyFlag, historyKey, historyRevision, revKey, type IndexRecord, type KeyRevision } from './key-index.js';
 import { upgradeKeyIndex } from './key-index-upgrade.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
-import { keysAt, range, type View } from './range.js';
+import { keysAt, range, type Found, type View } from './range.js';
 import { applyMemberChange, type MemberRecord, type Membership } from './members.js';
 import type { ConfChange } from '../raft/confchange.js';
 import { LeaseTable, type LeaseChange, type LeaseRecord } from './leases.js';
@@ -123,8 +123,11 @@ interface TxnPath { succeeded: boolean; nested: (TxnPath | undefined)[] }
 class RevisionWriter {
   sub = 0;
   events: WatchEvent[] = [];
-  /** `withEvents` false: nobody watches, so no events are kept and no previous value is read for them. */
-  constructor(readonly main: number, readonly withEvents: boolean) {}
+  /**
+   * `withEvents` false: nobody watches, so no events are kept and no previous value is read for
+   * them. `busy` is called at every key of a long write (see applyBatch).
+   */
+  constructor(readonly main: number, readonly withEvents: boolean, readonly busy: () => void) {}
   get changed() { return this.sub > 0; }
 }
 
@@ -201,8 +204,12 @@ export class MvccStore {
   currentRevision(): number { return this.rev; }
   compactRevision(): number { return this.compactRev; }
 
-  /** Applies committed entries in one transaction; `withEvents` false leaves each result's events empty. */
-  applyBatch(items: ApplyItem[], withEvents = true): (ApplyResult | undefined)[] {
+  /**
+   * Applies committed entries in one transaction; `withEvents` false leaves each result's events
+   * empty. `busy` is called after every entry and at every key a delete goes through, so that
+   * the thread's owner can signal it is alive while a large batch or delete holds it.
+   */
+  applyBatch(items: ApplyItem[], withEvents = true, busy: () => void = () => {}): (ApplyResult | undefined)[] {
     const results: (ApplyResult | undefined)[] = [];
     this.dbs.root.transactionSync(() => {
       for (const { index, term, op, auth } of items) {
@@ -210,9 +217,10 @@ export class MvccStore {
           results.push(undefined);
           continue;
         }
-        results.push(this.applyOne(op, auth, index, withEvents));
+        results.push(this.applyOne(op, auth, index, withEvents, busy));
         this.ci = index;
         this.ciTerm = term;
+        busy();
       }
       this.dbs.meta.putSync('consistentIndex', this.ci);
       this.dbs.meta.putSync('consistentTerm', this.ciTerm);
@@ -222,14 +230,14 @@ export class MvccStore {
     return results;
   }
 
-  private applyOne(op: WriteOp, auth: AuthInfo | undefined, index: number, withEvents: boolean): ApplyResult | undefined {
+  private applyOne(op: WriteOp, auth: AuthInfo | undefined, index: number, withEvents: boolean, busy: () => void): ApplyResult | undefined {
     if (op.type === 'noop') return undefined;
     if (op.type === 'member') {
       this.membership = applyMemberChange(this.membership, op.change);
       this.dbs.meta.putSync('membership', this.membership);
       return { revision: this.rev, response: this.membership, events: [] };
     }
-    const w = new RevisionWriter(this.rev + 1, withEvents);
+    const w = new RevisionWriter(this.rev + 1, withEvents, busy);
     try {
       // As etcd's corrupt applier: a cluster found inconsistent applies nothing but alarms.
       if (op.type !== 'alarm' && this.alarmList.some((a) => a.alarm === CORRUPT)) throw corrupt();
@@ -326,9 +334,14 @@ export class MvccStore {
   }
 
   private deleteRange(w: RevisionWriter, req: Req) {
-    const found = [...keysAt(this.view, req.key, req.range_end, this.readRev(w))];
+    const found: Found[] = [];
+    for (const f of keysAt(this.view, req.key, req.range_end, this.readRev(w))) {
+      found.push(f);
+      w.busy();
+    }
     const prevKvs: Uint8Array[] = [];
     for (const f of found) {
+      w.busy();
       const prev = w.withEvents || req.prev_kv ? this.view.revision(f.at)! : undefined;
       if (req.prev_kv) prevKvs.push(prev!);
       const at = { main: w.main, sub: w.sub++, tombstone: true };

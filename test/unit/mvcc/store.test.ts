@@ -56,6 +56,16 @@ test('puts take revisions from 2; versions count up and a delete starts a new ge
     assert.deepEqual([kv.create_revision, kv.mod_revision, kv.version, String(kv.value)], [5, 5, 1, '3']);
   }));
 
+test('a long apply tells its caller it is busy: after every entry and at every key a delete goes through', () =>
+  withStore((h) => {
+    for (let k = 0; k < 300; k += 100) h.apply(...Array.from({ length: 100 }, (_, j) => ({ type: 'put', req: { key: b(`k${String(k + j).padStart(3, '0')}`), value: b('v') } }) as WriteOp));
+    let calls = 0;
+    const items = [{ index: ++h.index, term: 1, op: { type: 'deleteRange', req: { key: b('k'), range_end: b('l') } } as WriteOp }, { index: ++h.index, term: 1, op: { type: 'noop' } as WriteOp }];
+    const [deleted] = h.store.applyBatch(items, true, () => calls++) as any[];
+    assert.equal(Number(deleted.response.deleted), 300);
+    assert.ok(calls >= 300 + items.length, `busy was called ${calls} times`);
+  }));
+
 test('applied without events (nobody watches): the same answers and state, previous values only where asked', () =>
   withStore(async (h) => {
     const other = new Harness(fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-')));
