@@ -339,3 +339,34 @@ test('five members: with two of them killed the other three elect a leader and k
     await cluster.stop();
   }
 });
+
+test('a delete of many keys keeps the leader: members busy applying it still reach their peers', async () => {
+  // Short raft timers: applying this delete takes each member several election timeouts.
+  const cluster = await startCluster({ kind: 'kvd', size: 3, extraArgs: ['--heartbeat-interval', '20', '--election-timeout', '200', '--log-level', 'info'] });
+  const keys = 100_000;
+  const clients = cluster.endpoints.map((e) => connect(e));
+  try {
+    const leader = await agreedLeader(cluster.members);
+    const follower = cluster.members.indexOf(cluster.members.find((m) => m !== leader)!);
+    const value = Buffer.alloc(100);
+    const batches = Array.from({ length: Math.ceil(keys / 128) }, (_, i) => i * 128);
+    for (let i = 0; i < batches.length; i += 8) {
+      await Promise.all(batches.slice(i, i + 8).map((from) => clients[0]!.kv.Txn!({
+        success: Array.from({ length: Math.min(128, keys - from) }, (_, j) => ({ request_put: { key: b(`big/${String(from + j).padStart(6, '0')}`), value } })),
+      })));
+    }
+    const term = (await clients[0]!.kv.Range!({ key: b('big/') })).header.raft_term;
+    const logged = cluster.members.map((m) => m.logs().length);
+
+    const deleted = await clients[follower]!.kv.DeleteRange!({ key: b('big/'), range_end: b('big0') });
+    assert.equal(Number(deleted.deleted), keys);
+    await converged(cluster.members);
+
+    assert.equal(await agreedLeader(cluster.members), leader);
+    assert.equal((await clients[0]!.kv.Range!({ key: b('big/') })).header.raft_term, term);
+    cluster.members.forEach((m, i) => assert.doesNotMatch(m.logs().slice(logged[i]), /raft lost leader/, `${m.name} lost its leader`));
+  } finally {
+    clients.forEach((c) => c.close());
+    await cluster.stop();
+  }
+});

@@ -69,7 +69,7 @@ function measureRoundTrip(peer: number): void {
 }
 const log = createLogger(cfg.logLevel, { 'local-member-id': cfg.id.toString(16) });
 const toGateway = (m: RaftToGateway) => send(cfg.gatewayPort, m);
-const mvcc = openMvcc(cfg.mvcc);
+const mvcc = openMvcc(cfg.mvcc, stillAlive);
 const storedMembership = mvcc.control.members();
 
 let core!: RaftCore;
@@ -111,6 +111,19 @@ function drain(): void {
 }
 
 const commitNews = new CommitNews();
+
+/**
+ * A long apply (a delete of many keys, a large batch) holds this thread, so no tick runs and no
+ * peer message is read. Every heartbeat interval of it, the peers hear from this member anyway:
+ * otherwise followers would elect another leader, or the leader step down, meanwhile.
+ */
+let applyingSince = 0;
+function stillAlive(): void {
+  const now = performance.now();
+  if (now - applyingSince < cfg.heartbeatMs) return;
+  applyingSince = now;
+  transport.send(core.keepAlive());
+}
 
 let lastHard: HardState = { term: 0, vote: 0, commit: 0 };
 let lastWritten = { index: 0, term: 0 };
@@ -163,7 +176,10 @@ function handleReady(rd: Ready): void {
   }
   for (const rs of rd.readStates) toGateway({ t: 'readIndex', ctx: decodeCtx(rs.context), index: rs.index });
   // Applied last, while the WAL's fsync runs on libuv's pool.
-  if (rd.committedEntries.length) mvcc.apply({ term: rd.hardState?.term ?? board.get('term'), entries: rd.committedEntries });
+  if (rd.committedEntries.length) {
+    applyingSince = performance.now();
+    mvcc.apply({ term: rd.hardState?.term ?? board.get('term'), entries: rd.committedEntries });
+  }
   if (afterApply.length) transport.send(afterApply);
   if (rd.committedEntries.length) commitNews.applied(rd.committedEntries.at(-1)!.index);
   core.advance();
