@@ -3,6 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
 import { CORRUPT, type WriteOp } from '../actors/mvcc/store.js';
 import { serviceDefinition, WIRE_SIZE } from '../protocol/codec.js';
+import { fieldKey, LENGTH_DELIMITED } from '../protocol/field-key.js';
 import { Errors, EtcdError } from '../protocol/errors.js';
 import { checkDelete, checkPut, checkRange, checkSize, checkTxn } from './validate.js';
 import { failStream, unary } from './unary.js';
@@ -100,7 +101,7 @@ const pageable = (r: Req) =>
 
 function wrapChunk(rangeResponse: Uint8Array): Buffer {
   const w = protobuf.Writer.create();
-  w.uint32((1 << 3) | 2).bytes(rangeResponse);
+  w.uint32(fieldKey(1, LENGTH_DELIMITED)).bytes(rangeResponse);
   return Buffer.from(w.finish());
 }
 

@@ -2,6 +2,7 @@
 // into the response, so a range is concatenated, never decoded and re-encoded.
 import protobuf from 'protobufjs';
 import { messageType } from './codec.js';
+import { fieldKey, LENGTH_DELIMITED, VARINT } from './field-key.js';
 
 export interface Header { cluster_id: number; member_id: number; revision: number; raft_term: number }
 
@@ -18,44 +19,41 @@ export type ResponseOpResult =
 
 const HeaderType = messageType('etcdserverpb.ResponseHeader');
 
-// Field keys: (field number << 3) | wire type; 2 = length-delimited, 0 = varint.
-const key = (field: number, wire: number) => (field << 3) | wire;
-
 function writeHeader(w: protobuf.Writer, h: Partial<Header> | undefined): void {
-  if (h) HeaderType.encode(h, w.uint32(key(1, 2)).fork()).ldelim();
+  if (h) HeaderType.encode(h, w.uint32(fieldKey(1, LENGTH_DELIMITED)).fork()).ldelim();
 }
 
 const nestedHeader = (r: { revision?: number }, h?: Partial<Header>) => ({ revision: r.revision ?? h?.revision ?? 0 });
 
 function writeRange(w: protobuf.Writer, r: RangeResult, h?: Partial<Header>): void {
   writeHeader(w, h);
-  for (const kv of r.kvs) w.uint32(key(2, 2)).bytes(kv);
-  if (r.more) w.uint32(key(3, 0)).bool(true);
-  if (r.count) w.uint32(key(4, 0)).int64(r.count);
+  for (const kv of r.kvs) w.uint32(fieldKey(2, LENGTH_DELIMITED)).bytes(kv);
+  if (r.more) w.uint32(fieldKey(3, VARINT)).bool(true);
+  if (r.count) w.uint32(fieldKey(4, VARINT)).int64(r.count);
 }
 
 function writePut(w: protobuf.Writer, r: PutResult, h?: Partial<Header>): void {
   writeHeader(w, h);
-  if (r.prev_kv) w.uint32(key(2, 2)).bytes(r.prev_kv);
+  if (r.prev_kv) w.uint32(fieldKey(2, LENGTH_DELIMITED)).bytes(r.prev_kv);
 }
 
 function writeDeleteRange(w: protobuf.Writer, r: DeleteRangeResult, h?: Partial<Header>): void {
   writeHeader(w, h);
-  if (r.deleted) w.uint32(key(2, 0)).int64(r.deleted);
-  for (const kv of r.prev_kvs ?? []) w.uint32(key(3, 2)).bytes(kv);
+  if (r.deleted) w.uint32(fieldKey(2, VARINT)).int64(r.deleted);
+  for (const kv of r.prev_kvs ?? []) w.uint32(fieldKey(3, LENGTH_DELIMITED)).bytes(kv);
 }
 
 // Responses nested in a txn carry a header holding only their revision, as etcd's do (a
 // nested txn's header stays empty).
 function writeTxn(w: protobuf.Writer, r: TxnResult, h?: Partial<Header>): void {
   writeHeader(w, h);
-  if (r.succeeded) w.uint32(key(2, 0)).bool(true);
+  if (r.succeeded) w.uint32(fieldKey(2, VARINT)).bool(true);
   for (const op of r.responses) {
-    w.uint32(key(3, 2)).fork();
-    if ('response_range' in op) writeRange(w.uint32(key(1, 2)).fork(), op.response_range, nestedHeader(op.response_range, h));
-    else if ('response_put' in op) writePut(w.uint32(key(2, 2)).fork(), op.response_put, nestedHeader(op.response_put, h));
-    else if ('response_delete_range' in op) writeDeleteRange(w.uint32(key(3, 2)).fork(), op.response_delete_range, nestedHeader(op.response_delete_range, h));
-    else writeTxn(w.uint32(key(4, 2)).fork(), op.response_txn, {}); // etcd leaves a nested txn's header empty
+    w.uint32(fieldKey(3, LENGTH_DELIMITED)).fork();
+    if ('response_range' in op) writeRange(w.uint32(fieldKey(1, LENGTH_DELIMITED)).fork(), op.response_range, nestedHeader(op.response_range, h));
+    else if ('response_put' in op) writePut(w.uint32(fieldKey(2, LENGTH_DELIMITED)).fork(), op.response_put, nestedHeader(op.response_put, h));
+    else if ('response_delete_range' in op) writeDeleteRange(w.uint32(fieldKey(3, LENGTH_DELIMITED)).fork(), op.response_delete_range, nestedHeader(op.response_delete_range, h));
+    else writeTxn(w.uint32(fieldKey(4, LENGTH_DELIMITED)).fork(), op.response_txn, {}); // etcd leaves a nested txn's header empty
     w.ldelim().ldelim();
   }
 }

@@ -1,6 +1,7 @@
 // mvccpb.KeyValue encoding: every revision is stored as these bytes and sent as they are.
 import protobuf from 'protobufjs';
 import { messageType } from '../../protocol/codec.js';
+import { fieldKey, LENGTH_DELIMITED, VARINT } from '../../protocol/field-key.js';
 
 export interface KeyValue { key: Uint8Array; create_revision: number; mod_revision: number; version: number; value?: Uint8Array; lease: number }
 
@@ -8,15 +9,15 @@ const KeyValueType = messageType('mvccpb.KeyValue');
 
 // Written field by field: every put encodes one on every member, and the reflective encoder
 // costs several times as much. Zero numbers and an empty value are left out, as proto3
-// encoders do; the tags are (field number << 3) | wire type.
+// encoders do.
 export function encodeKeyValue(kv: KeyValue): Buffer {
   const w = protobuf.Writer.create();
-  w.uint32(0x0a).bytes(kv.key);
-  if (kv.create_revision) w.uint32(0x10).int64(kv.create_revision);
-  if (kv.mod_revision) w.uint32(0x18).int64(kv.mod_revision);
-  if (kv.version) w.uint32(0x20).int64(kv.version);
-  if (kv.value?.length) w.uint32(0x2a).bytes(kv.value);
-  if (kv.lease) w.uint32(0x30).int64(kv.lease);
+  w.uint32(fieldKey(1, LENGTH_DELIMITED)).bytes(kv.key);
+  if (kv.create_revision) w.uint32(fieldKey(2, VARINT)).int64(kv.create_revision);
+  if (kv.mod_revision) w.uint32(fieldKey(3, VARINT)).int64(kv.mod_revision);
+  if (kv.version) w.uint32(fieldKey(4, VARINT)).int64(kv.version);
+  if (kv.value?.length) w.uint32(fieldKey(5, LENGTH_DELIMITED)).bytes(kv.value);
+  if (kv.lease) w.uint32(fieldKey(6, VARINT)).int64(kv.lease);
   const b = w.finish();
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }

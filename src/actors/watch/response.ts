@@ -3,27 +3,26 @@
 // response, so a fan-out to many watchers costs a concatenation per watcher, not an encode.
 import protobuf from 'protobufjs';
 import { messageType } from '../../protocol/codec.js';
+import { fieldKey, LENGTH_DELIMITED, VARINT } from '../../protocol/field-key.js';
 import type { Header } from '../../protocol/encode.js';
 import type { WatchEvent } from '../mvcc/store.js';
 
 const HeaderType = messageType('etcdserverpb.ResponseHeader');
 
-// Field keys: (field number << 3) | wire type; 2 = length-delimited, 0 = varint.
-const key = (field: number, wire: number) => (field << 3) | wire;
 
 /** The `events` field (11) of a WatchResponse holding one mvccpb.Event. */
 export function eventField(e: WatchEvent, withPrev: boolean): Buffer {
   const inner = protobuf.Writer.create();
-  if (e.type) inner.uint32(key(1, 0)).int32(e.type);
-  inner.uint32(key(2, 2)).bytes(e.kv);
-  if (withPrev && e.prev_kv) inner.uint32(key(3, 2)).bytes(e.prev_kv);
+  if (e.type) inner.uint32(fieldKey(1, VARINT)).int32(e.type);
+  inner.uint32(fieldKey(2, LENGTH_DELIMITED)).bytes(e.kv);
+  if (withPrev && e.prev_kv) inner.uint32(fieldKey(3, LENGTH_DELIMITED)).bytes(e.prev_kv);
   const body = inner.finish();
-  return Buffer.from(protobuf.Writer.create().uint32(key(11, 2)).bytes(body).finish());
+  return Buffer.from(protobuf.Writer.create().uint32(fieldKey(11, LENGTH_DELIMITED)).bytes(body).finish());
 }
 
 /** The `header` field (1) of a WatchResponse. */
 export function headerField(h: Header): Buffer {
-  const w = protobuf.Writer.create().uint32(key(1, 2)).fork();
+  const w = protobuf.Writer.create().uint32(fieldKey(1, LENGTH_DELIMITED)).fork();
   HeaderType.encode(h, w);
   return Buffer.from(w.ldelim().finish());
 }
@@ -57,12 +56,12 @@ const ID_FIELDS_KEPT = 65_536;
 
 function encodeControl(c: Control): Buffer {
   const w = protobuf.Writer.create();
-  if (c.watchId) w.uint32(key(2, 0)).int64(c.watchId);
-  if (c.created) w.uint32(key(3, 0)).bool(true);
-  if (c.canceled) w.uint32(key(4, 0)).bool(true);
-  if (c.compactRevision) w.uint32(key(5, 0)).int64(c.compactRevision);
-  if (c.cancelReason) w.uint32(key(6, 2)).string(c.cancelReason);
-  if (c.fragment) w.uint32(key(7, 0)).bool(true);
+  if (c.watchId) w.uint32(fieldKey(2, VARINT)).int64(c.watchId);
+  if (c.created) w.uint32(fieldKey(3, VARINT)).bool(true);
+  if (c.canceled) w.uint32(fieldKey(4, VARINT)).bool(true);
+  if (c.compactRevision) w.uint32(fieldKey(5, VARINT)).int64(c.compactRevision);
+  if (c.cancelReason) w.uint32(fieldKey(6, LENGTH_DELIMITED)).string(c.cancelReason);
+  if (c.fragment) w.uint32(fieldKey(7, VARINT)).bool(true);
   return Buffer.from(w.finish());
 }
 
