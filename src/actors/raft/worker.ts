@@ -117,11 +117,11 @@ const commitNews = new CommitNews();
  * peer message is read. Every heartbeat interval of it, the peers hear from this member anyway:
  * otherwise followers would elect another leader, or the leader step down, meanwhile.
  */
-let applyingSince = 0;
+let peersHeardAt = 0;
 function stillAlive(): void {
   const now = performance.now();
-  if (now - applyingSince < cfg.heartbeatMs) return;
-  applyingSince = now;
+  if (now - peersHeardAt < cfg.heartbeatMs) return;
+  peersHeardAt = now;
   transport.send(core.keepAlive());
 }
 
@@ -177,7 +177,7 @@ function handleReady(rd: Ready): void {
   for (const rs of rd.readStates) toGateway({ t: 'readIndex', ctx: decodeCtx(rs.context), index: rs.index });
   // Applied last, while the WAL's fsync runs on libuv's pool.
   if (rd.committedEntries.length) {
-    applyingSince = performance.now();
+    peersHeardAt = performance.now(); // counted from the apply's start
     mvcc.apply({ term: rd.hardState?.term ?? board.get('term'), entries: rd.committedEntries });
   }
   if (afterApply.length) transport.send(afterApply);
