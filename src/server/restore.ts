@@ -65,7 +65,7 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<void> {
     const { wal } = Wal.open(walDir);
     try {
       wal.markCompacted(start, { term: start.term, vote: 0, commit: start.index });
-      await wal.sync();
+      wal.sync();
     } finally {
       wal.close();
     }

@@ -1,8 +1,9 @@
 // One simulated kvd member: a RaftCore inside a model of the raft actor's shell. The WAL has a
-// written-but-unsynced tail that a crash loses and a group fsync that completes later; the
-// messages of a Ready that changed the term, vote or log wait for its fsync, except the
-// leader's appends (as in the real shell). The state machine (a key-value map with its
-// applied index, term and membership) is durable at each apply, as the store is once flushed.
+// written-but-unsynced tail that a crash loses and a group fsync that completes later (the real
+// shell's completes at once, one of the orders simulated); the messages of a Ready that changed
+// the term, vote or log wait for its fsync, except the leader's appends (as in the real shell).
+// The state machine (a key-value map with its applied index, term and membership) is durable
+// at each apply, as the store is once flushed.
 import { RaftCore, EntryType, type Entry, type HardState, type Message, type Ready, type SnapshotMeta } from '../../src/actors/raft/core.js';
 import { applyConfChange, confChangeOf, type ConfState } from '../../src/actors/raft/confchange.js';
 import type { Rand } from './prng.js';

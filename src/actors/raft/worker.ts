@@ -5,7 +5,7 @@
 // its fsync (a vote or an acknowledgement must survive a crash), except the leader's appends,
 // which go out at once so that followers write in parallel with the leader; news of a commit
 // that no client waits on leaves after the apply (see commit-news.ts). The WAL lives on this
-// thread: its write is one short syscall and fdatasync runs on libuv's pool.
+// thread; its fsync too, as in etcd's raft loop.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
 import { RaftCore, EntryType, type Entry, type HardState, type Message, type Ready } from './core.js';
@@ -16,8 +16,6 @@ import { SharedHistogram, SharedHistograms } from '../../server/shared-histogram
 import type { GatewayToRaft, ProposedItem, RaftToGateway, RejectReason } from './messages.js';
 import { confChangeOf } from './confchange.js';
 import { Wal } from '../wal/wal.js';
-import { GroupSync } from '../wal/group-sync.js';
-import { ProposalGate } from './proposal-gate.js';
 import { CommitNews } from './commit-news.js';
 import { PeerTransport, type PeerInfo } from './transport.js';
 import type { TlsMaterial } from '../../server/transport-security.js';
@@ -81,9 +79,6 @@ const startedAt = Date.now();
 
 // Proposals that arrive while no leader is known wait one election timeout for one.
 const waiting: (ProposedItem & { deadline: number })[] = [];
-// Messages held until the WAL write they depend on is durable.
-let writeSeq = 0;
-const afterSync: { seq: number; messages: Message[] }[] = [];
 const peers = new Map<number, PeerInfo>((storedMembership.members.length ? storedMembership.members : cfg.initialPeers).map((p) => [p.id, { id: p.id, peerURLs: p.peerURLs }]));
 /** Members removed from the cluster: their traffic is refused. */
 const removed = new Set(storedMembership.removed);
@@ -103,11 +98,18 @@ function scheduleDrain(): void {
 
 function drain(): void {
   drainScheduled = false;
-  const released = gate.release();
-  if (released?.items.length) propose(released.items);
-  for (const m of released?.forwards ?? []) stepForwarded(m);
+  // Every Ready is persisted and its messages sent before anything is applied: what an fsync
+  // made durable (a follower's acknowledgement, a leader's commit) leaves in the next Ready,
+  // ahead of the applies.
+  const applies: Apply[] = [];
   let rd: Ready | null;
-  while ((rd = core.ready())) handleReady(rd);
+  while ((rd = core.ready())) {
+    const apply = persistAndSend(rd);
+    core.advance();
+    if (apply.synced) core.persisted(lastWritten.index, lastWritten.term);
+    applies.push(apply);
+  }
+  for (const a of applies) applyCommitted(a);
 }
 
 const commitNews = new CommitNews();
@@ -128,7 +130,10 @@ function stillAlive(): void {
 let lastHard: HardState = { term: 0, vote: 0, commit: 0 };
 let lastWritten = { index: 0, term: 0 };
 
-function handleReady(rd: Ready): void {
+/** What a Ready leaves to do once persisted: its committed entries, and news that may wait for them. */
+interface Apply { synced: boolean; term: number; entries: Entry[]; afterApply: Message[] }
+
+function persistAndSend(rd: Ready): Apply {
   if (rd.softState) onSoftState(rd.softState.leader);
   const mustSync = rd.entries.length > 0 || !!rd.snapshot || (!!rd.hardState && (rd.hardState.term !== lastHard.term || rd.hardState.vote !== lastHard.vote));
   // Appends to followers leave first: they persist them while this member writes its own copy
@@ -159,13 +164,13 @@ function handleReady(rd: Ready): void {
     board.set('lastIndex', lastWritten.index);
     if (rd.hardState) lastHard = rd.hardState;
     // A commit index alone needs no fsync of its own (it is re-learned after a crash).
-    if (mustSync) durability.wrote({ seq: ++writeSeq, ...lastWritten });
+    if (mustSync) syncWal();
   }
+  transport.send(later);
   if (rd.hardState) {
     board.set('term', rd.hardState.term);
     board.set('commitIndex', rd.hardState.commit);
   }
-  if (later.length) afterSync.push({ seq: writeSeq, messages: later });
   if (rd.committedEntries.length) {
     for (const e of rd.committedEntries) if (e.type === EntryType.ConfChange) onConfChange(e);
     appliedSinceCompaction += rd.committedEntries.length;
@@ -175,14 +180,16 @@ function handleReady(rd: Ready): void {
     }
   }
   for (const rs of rd.readStates) toGateway({ t: 'readIndex', ctx: decodeCtx(rs.context), index: rs.index });
-  // Applied last, while the WAL's fsync runs on libuv's pool.
-  if (rd.committedEntries.length) {
+  return { synced: mustSync, term: rd.hardState?.term ?? board.get('term'), entries: rd.committedEntries, afterApply };
+}
+
+function applyCommitted({ term, entries, afterApply }: Apply): void {
+  if (entries.length) {
     peersHeardAt = performance.now(); // counted from the apply's start
-    mvcc.apply({ term: rd.hardState?.term ?? board.get('term'), entries: rd.committedEntries });
+    mvcc.apply({ term, entries });
   }
-  if (afterApply.length) transport.send(afterApply);
-  if (rd.committedEntries.length) commitNews.applied(rd.committedEntries.at(-1)!.index);
-  core.advance();
+  transport.send(afterApply);
+  if (entries.length) commitNews.applied(entries.at(-1)!.index);
 }
 
 /** Since when each peer's connection has been up (as seen at ticks). */
@@ -293,10 +300,10 @@ function onSnapshotInstalled(msg: Extract<GatewayToRaft, { t: 'snapshotInstalled
 }
 
 // Log compaction: the store is durable up to `index`, so the WAL keeps only what follows.
-async function compactWal(index: number, term: number): Promise<void> {
+function compactWal(index: number, term: number): void {
   try {
     wal.markCompacted({ index, term }, lastHard);
-    await wal.sync();
+    wal.sync();
     const removed = wal.release(index);
     log.info({ index, 'released-segments': removed.length }, 'compacted the raft log');
   } finally {
@@ -312,19 +319,12 @@ const encodeCtx = (ctx: number) => {
 };
 const decodeCtx = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 8).getFloat64(0);
 
-const gate = new ProposalGate<ProposedItem, Message>(() => durability.busy && board.get('leader') === cfg.id);
-
 function stepForwarded(m: Message): void {
   core.step(m);
   commitNews.forwardedProposal(m.from, core.lastIndex());
 }
 
 function propose(items: ProposedItem[]): void {
-  if (gate.holding()) {
-    gate.holdItems(items);
-    scheduleDrain();
-    return;
-  }
   const rejected = new Map<RejectReason, number[]>();
   const reject = (reason: RejectReason, id: number) => rejected.set(reason, [...(rejected.get(reason) ?? []), id]);
   for (const item of items) {
@@ -378,21 +378,16 @@ const { wal, replayed } = Wal.open(cfg.walDir, {
   onTornTail: (file, offset) => log.warn({ file, offset }, 'wal: truncated torn tail'),
 });
 const fsyncTimes = new SharedHistogram(cfg.fsyncTimes);
-const durability = new GroupSync<{ seq: number; index: number; term: number }>(
-  async () => {
-    const started = performance.now();
-    await wal.sync();
-    fsyncTimes.observe((performance.now() - started) / 1000);
-  },
-  (upTo) => {
-    if (upTo.index) core.persisted(upTo.index, upTo.term);
-    while (afterSync.length && afterSync[0]!.seq <= upTo.seq) transport.send(afterSync.shift()!.messages);
-    scheduleDrain();
-  },
-  (err) => {
-    throw err; // an fsync failure is fatal, as in etcd: nothing more may be acknowledged
-  },
-);
+/**
+ * Makes the WAL durable on this thread, as etcd's raft loop does: what arrives meanwhile waits
+ * in the port and the sockets and enters the next Ready together. An fsync failure is fatal
+ * (it throws): nothing more may be acknowledged.
+ */
+function syncWal(): void {
+  const started = performance.now();
+  wal.sync();
+  fsyncTimes.observe((performance.now() - started) / 1000);
+}
 
 const transport = new PeerTransport(cfg.id, cfg.advertisePeerUrls, cfg.clusterId, cfg.snapDir, {
   messages: (batch) => {
@@ -400,7 +395,6 @@ const transport = new PeerTransport(cfg.id, cfg.advertisePeerUrls, cfg.clusterId
       if (removed.has(m.from)) continue;
       if (m.type === 'heartbeatResp') measureRoundTrip(m.from);
       if (m.type !== 'prop') core.step(m);
-      else if (gate.holding()) gate.holdForward(m);
       else stepForwarded(m);
     }
     scheduleDrain();
@@ -426,7 +420,7 @@ async function start(): Promise<void> {
     }));
     hardState = { term: 1, vote: 0, commit: entries.length };
     wal.append(entries, hardState);
-    await wal.sync();
+    wal.sync();
   }
   lastHard = hardState;
   lastWritten = { index: entries.at(-1)?.index ?? replayed.snapshot?.index ?? 0, term: entries.at(-1)?.term ?? replayed.snapshot?.term ?? 0 };
@@ -473,7 +467,7 @@ receive<GatewayToRaft>(cfg.gatewayPort, (msg) => {
       return scheduleDrain();
     case 'snapshotMade': return onSnapshotMade(msg);
     case 'snapshotInstalled': return onSnapshotInstalled(msg);
-    case 'storeFlushed': return void compactWal(msg.index, msg.term);
+    case 'storeFlushed': return compactWal(msg.index, msg.term);
   }
 });
 

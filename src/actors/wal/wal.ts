@@ -140,10 +140,9 @@ export class Wal {
     this.crc = crc;
   }
 
-  /** Makes everything appended so far durable (runs on the libuv pool; the thread stays free). */
-  sync(): Promise<void> {
-    const fd = this.fd;
-    return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  /** Makes everything appended so far durable. */
+  sync(): void {
+    fs.fdatasyncSync(this.fd);
   }
 
   get segment(): string {

@@ -1,12 +1,11 @@
-// The WAL: round trips, log overwrite on replay, segment cuts, torn tails, corruption, and
-// group fsync acknowledging in order and never before the fsync.
+// The WAL: round trips, log overwrite on replay, segment cuts, torn tails, corruption and
+// compaction marks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Wal } from '../../../src/actors/wal/wal.js';
-import { GroupSync } from '../../../src/actors/wal/group-sync.js';
 import type { Entry } from '../../../src/actors/wal/records.js';
 
 const entry = (index: number, term = 1, data = `e${index}`): Entry => ({ index, term, type: 0, data: new TextEncoder().encode(data) });
@@ -25,7 +24,7 @@ test('entries and hard state round-trip; a rewritten index replaces the log from
     const { wal } = Wal.open(dir, { segmentBytes: 1 << 20 });
     wal.append([1, 2, 3, 4].map((i) => entry(i)), { term: 1, vote: 1, commit: 2 });
     wal.append([entry(3, 2, 'new3')], { term: 2, vote: 1, commit: 3 });
-    await wal.sync();
+    wal.sync();
     wal.close();
     const { replayed } = Wal.open(dir, { segmentBytes: 1 << 20 });
     assert.deepEqual(replayed.entries.map((e) => [e.index, e.term, new TextDecoder().decode(e.data)]), [[1, 1, 'e1'], [2, 1, 'e2'], [3, 2, 'new3']]);
@@ -36,7 +35,7 @@ test('segments are cut at the preallocated size and replayed in order', () =>
   withDir(async (dir) => {
     const { wal } = Wal.open(dir, { segmentBytes: 64 * 1024 });
     for (let i = 1; i <= 200; i++) wal.append([entry(i, 1, 'x'.repeat(1000))]);
-    await wal.sync();
+    wal.sync();
     wal.close();
     assert.ok(segments(dir).length >= 3);
     assert.equal(fs.statSync(path.join(dir, segments(dir)[0]!)).size, 64 * 1024, 'segments are preallocated');
@@ -55,7 +54,7 @@ test('a torn last record is truncated; writing resumes and survives the next rep
   withDir(async (dir) => {
     const { wal } = Wal.open(dir, { segmentBytes: 1 << 20 });
     wal.append([1, 2, 3].map((i) => entry(i)));
-    await wal.sync();
+    wal.sync();
     wal.close();
     const file = path.join(dir, segments(dir)[0]!);
     const fd = fs.openSync(file, 'r+');
@@ -66,7 +65,7 @@ test('a torn last record is truncated; writing resumes and survives the next rep
     assert.equal(torn.length, 1);
     assert.deepEqual(reopened.replayed.entries.map((e) => e.index), [1, 2]);
     reopened.wal.append([entry(3, 1, 'again')]);
-    await reopened.wal.sync();
+    reopened.wal.sync();
     reopened.wal.close();
     assert.deepEqual(Wal.open(dir, { segmentBytes: 1 << 20 }).replayed.entries.map((e) => new TextDecoder().decode(e.data)), ['e1', 'e2', 'again']);
   }));
@@ -75,7 +74,7 @@ test('a corrupt record before the tail refuses to open, naming file and offset',
   withDir(async (dir) => {
     const { wal } = Wal.open(dir, { segmentBytes: 1 << 20 });
     wal.append([1, 2, 3, 4, 5].map((i) => entry(i)));
-    await wal.sync();
+    wal.sync();
     wal.close();
     const file = path.join(dir, segments(dir)[0]!);
     const buf = fs.readFileSync(file);
@@ -84,33 +83,12 @@ test('a corrupt record before the tail refuses to open, naming file and offset',
     assert.throws(() => Wal.open(dir, { segmentBytes: 1 << 20 }), new RegExp(`wal: corrupt record in .*${segments(dir)[0]} at offset \\d+`));
   }));
 
-test('group fsync: writes during an fsync share the next one; acknowledgements follow their fsync, in order', async () => {
-  let fsyncs = 0;
-  let release: (() => void) | undefined;
-  const acked: number[] = [];
-  const group = new GroupSync<number>(
-    () => new Promise<void>((r) => { fsyncs++; release = r; }),
-    (upTo) => acked.push(upTo),
-    (err) => { throw err; },
-  );
-  group.wrote(1);
-  for (let i = 2; i <= 50; i++) group.wrote(i); // all arrive while the first fsync runs
-  assert.deepEqual(acked, [], 'nothing acknowledged before its fsync');
-  release!();
-  await new Promise((r) => setImmediate(r));
-  assert.deepEqual(acked, [1]);
-  assert.equal(fsyncs, 2, 'the 49 later writes share one fsync');
-  release!();
-  await new Promise((r) => setImmediate(r));
-  assert.deepEqual(acked, [1, 50]);
-});
-
 test('a compaction mark lets older segments go; replay starts after the mark with the entries that follow', () =>
   withDir(async (dir) => {
     const { wal } = Wal.open(dir, { segmentBytes: 64 * 1024 });
     for (let i = 1; i <= 200; i++) wal.append([entry(i, 1, 'x'.repeat(1000))], { term: 1, vote: 1, commit: i });
     wal.markCompacted({ index: 150, term: 1 }, { term: 1, vote: 1, commit: 200 });
-    await wal.sync();
+    wal.sync();
     const before = segments(dir);
     const removed = wal.release(150);
     assert.ok(removed.length >= 1, 'old segments released');
