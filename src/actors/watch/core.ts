@@ -33,6 +33,11 @@ export interface WatchLimits {
   catchUpBytes: number;
 }
 
+/**
+ * A revision's responses to many watchers go out in parts of about this size, so that the
+ * gateway writes the first streams while the rest are encoded.
+ */
+const OUTPUT_CHUNK_BYTES = 16 * 1024;
 // As etcd: at most this many revisions of history go in one catch-up response.
 const MAX_REVS_PER_RESPONSE = 1000;
 const NOPUT = 0;
@@ -106,6 +111,7 @@ export class WatchCore {
   /** The newest revision whose events reached the synced watchers. */
   private liveRev = 0;
   private out = new Map<number, Buffer[]>();
+  private outBytes = 0;
 
   constructor(
     private readonly history: History,
@@ -113,6 +119,8 @@ export class WatchCore {
     private readonly limits: WatchLimits,
     /** Told when the first watcher comes and the last goes: events are only needed in between. */
     private readonly onWatching: (watching: boolean) => void = () => {},
+    /** Told when a fan-out has produced OUTPUT_CHUNK_BYTES, between two streams: the output may be taken. */
+    private readonly onOutput: () => void = () => {},
   ) {}
 
   get watchers(): number { return this.count; }
@@ -130,6 +138,7 @@ export class WatchCore {
   takeOutput(): Map<number, Buffer[]> {
     const out = this.out;
     this.out = new Map();
+    this.outBytes = 0;
     return out;
   }
 
@@ -236,12 +245,15 @@ export class WatchCore {
       this.rev = Math.max(this.rev, r.rev);
       if (!this.count) continue;
       const p = new PreparedRevision(r);
-      const matched = new Map<Watcher, number[]>();
+      // By stream, so that output can go out between streams (each stream's responses whole).
+      const matched = new Map<Stream, Map<Watcher, number[]>>();
       p.keys.forEach((k, i) => {
         const add = (w: Watcher) => {
           if (!this.accepts(w, r.events[i]!)) return;
-          let list = matched.get(w);
-          if (!list) matched.set(w, (list = []));
+          let ofStream = matched.get(w.stream);
+          if (!ofStream) matched.set(w.stream, (ofStream = new Map()));
+          let list = ofStream.get(w);
+          if (!list) ofStream.set(w, (list = []));
           list.push(i);
         };
         this.byKey.get(k)?.forEach(add);
@@ -249,17 +261,20 @@ export class WatchCore {
       });
       if (!matched.size) continue;
       const header = this.header(r.rev);
-      for (const [w, indexes] of matched) {
-        if (r.rev < w.minRev) continue;
-        if (this.blocked(w.stream)) {
-          // A slow client: stop pushing; it reads this revision and the rest from history later.
-          w.minRev = r.rev;
-          this.leave(w);
-          this.fallBehind(w);
-          continue;
+      for (const ofStream of matched.values()) {
+        for (const [w, indexes] of ofStream) {
+          if (r.rev < w.minRev) continue;
+          if (this.blocked(w.stream)) {
+            // A slow client: stop pushing; it reads this revision and the rest from history later.
+            w.minRev = r.rev;
+            this.leave(w);
+            this.fallBehind(w);
+            continue;
+          }
+          this.sendEvents(w, header, indexes.map((i) => p.field(i, w.prevKv)));
+          w.minRev = r.rev + 1;
         }
-        this.sendEvents(w, header, indexes.map((i) => p.field(i, w.prevKv)));
-        w.minRev = r.rev + 1;
+        if (this.outBytes >= OUTPUT_CHUNK_BYTES) this.onOutput();
       }
     }
   }
@@ -366,6 +381,7 @@ export class WatchCore {
 
   private emit(s: Stream, bytes: Buffer): void {
     s.unacked += bytes.length;
+    this.outBytes += bytes.length;
     let list = this.out.get(s.id);
     if (!list) this.out.set(s.id, (list = []));
     list.push(bytes);

@@ -27,7 +27,7 @@ const board = new StatusBoard(cfg.board);
 const history = new LmdbHistory(cfg.dbDir);
 const header = (revision: number) =>
   headerField({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: board.get('term') });
-const core = new WatchCore(history, header, cfg.limits, (on) => board.set('watching', on ? 1 : 0));
+const core = new WatchCore(history, header, cfg.limits, (on) => board.set('watching', on ? 1 : 0), flushOutput);
 
 /** While the store file is being replaced, requests wait: creating a watcher reads the store. */
 let paused: WatchRequestItem[] | undefined;

@@ -122,12 +122,13 @@ class Harness {
   readonly history = new MemHistory();
   readonly watching: boolean[] = [];
   readonly core: WatchCore;
-  constructor(limits: Partial<WatchLimits> = {}) {
+  constructor(limits: Partial<WatchLimits> = {}, onOutput?: () => void) {
     this.core = new WatchCore(
       this.history,
       (rev) => headerField({ cluster_id: 1, member_id: 2, revision: rev, raft_term: 1 }),
       { ...DEFAULT_LIMITS, ...limits },
       (on) => this.watching.push(on),
+      onOutput,
     );
   }
   /** Writes a revision to history and hands its events to the core, as the mvcc actor does. */
@@ -640,6 +641,29 @@ test('onWatching: true at the first watcher, false when the last goes, by cancel
   // A refused first watcher: told on and off again.
   h.create(4, { key: b('b'), range_end: b('a') });
   assert.deepEqual(h.watching.slice(4), [true, false]);
+});
+
+test('a revision for many streams goes out in parts taken between streams: each stream whole in one part, every watcher once', () => {
+  const parts: Map<number, Resp[]>[] = [];
+  const h: Harness = new Harness({}, () => parts.push(h.take()));
+  const STREAMS = 200;
+  const PER_STREAM = 3;
+  for (let w = 0; w < STREAMS * PER_STREAM; w++) h.create(w % STREAMS, { key: b('k') }); // interleaved, as clients create them
+  h.take();
+  parts.length = 0;
+  h.write({ put: 'k', value: 'v'.repeat(100) });
+  parts.push(h.take());
+  assert.ok(parts.length >= 3, `the fan-out went out in ${parts.length} part(s)`);
+  const seen = new Map<number, number>();
+  for (const part of parts) {
+    for (const [s, rs] of part) {
+      assert.equal(seen.has(s), false, `stream ${s} split over parts`);
+      seen.set(s, rs.length);
+      assert.deepEqual(rs.map((r) => r.id).sort((x, y) => x - y), [0, 1, 2]);
+      for (const r of rs) assert.deepEqual(r.events, [`put k=${'v'.repeat(100)}@2`]);
+    }
+  }
+  assert.equal(seen.size, STREAMS);
 });
 
 test('missedRevisions: a first watcher that read the revision from before a batch applied without events gets that batch from history', () => {
