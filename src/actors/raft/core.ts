@@ -120,7 +120,12 @@ export class RaftCore {
   }
 
   private send(m: Omit<Message, 'from' | 'term'> & { term?: number }): void {
-    this.msgs.push({ from: this.cfg.id, term: this.term, ...m } as Message);
+    this.msgs.push(this.stamped(m));
+  }
+
+  /** A message from this member, in its current term unless it names another. */
+  private stamped(m: Omit<Message, 'from' | 'term'> & { term?: number }): Message {
+    return { from: this.cfg.id, term: this.term, ...m } as Message;
   }
 
   private resetTimeout(): void {
@@ -483,7 +488,7 @@ export class RaftCore {
 
   private heartbeatTo(to: number, context?: Uint8Array): Message {
     const pr = this.progress.get(to);
-    return { from: this.cfg.id, term: this.term, type: 'heartbeat', to, commit: Math.min(this.commit, pr?.match ?? 0), context };
+    return this.stamped({ type: 'heartbeat', to, commit: Math.min(this.commit, pr?.match ?? 0), context });
   }
 
   /**
@@ -494,7 +499,7 @@ export class RaftCore {
    */
   keepAlive(): Message[] {
     if (this.role === 'leader') return this.peers().map((to) => this.heartbeatTo(to));
-    if (this.role === 'follower' && this.lead) return [{ from: this.cfg.id, term: this.term, type: 'heartbeatResp', to: this.lead }];
+    if (this.role === 'follower' && this.lead) return [this.stamped({ type: 'heartbeatResp', to: this.lead })];
     return [];
   }
 

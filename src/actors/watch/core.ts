@@ -38,6 +38,7 @@ export interface WatchLimits {
  * gateway writes the first streams while the rest are encoded.
  */
 const OUTPUT_CHUNK_BYTES = 16 * 1024;
+
 // As etcd: at most this many revisions of history go in one catch-up response.
 const MAX_REVS_PER_RESPONSE = 1000;
 const NOPUT = 0;

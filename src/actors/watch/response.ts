@@ -9,7 +9,6 @@ import type { WatchEvent } from '../mvcc/store.js';
 
 const HeaderType = messageType('etcdserverpb.ResponseHeader');
 
-
 /** The `events` field (11) of a WatchResponse holding one mvccpb.Event. */
 export function eventField(e: WatchEvent, withPrev: boolean): Buffer {
   const inner = protobuf.Writer.create();
