@@ -60,6 +60,25 @@ async function prefill(endpoint: string) {
   c.close();
 }
 
+/**
+ * The endpoints from the leader's on: a load's clients take them in turn, so a single client talks
+ * to the leader on both servers alike (which member leads differs between them, and a follower
+ * adds a forward to every request).
+ */
+async function leaderFirst(endpoints: string[]): Promise<string[]> {
+  if (endpoints.length === 1) return endpoints;
+  const statuses = await Promise.all(endpoints.map(async (e) => {
+    const c = connect(e);
+    try {
+      return (await c.maintenance.Status!({})) as { leader: string; header: { member_id: string } };
+    } finally {
+      c.close();
+    }
+  }));
+  const at = statuses.findIndex((s) => String(s.header.member_id) === String(s.leader));
+  return at <= 0 ? endpoints : [...endpoints.slice(at), ...endpoints.slice(0, at)];
+}
+
 /** `etcdctl check perf` output: throughput, slowest request, standard deviation, PASS/FAIL lines. */
 async function checkPerf(endpoints: string[], load: string): Promise<PerfResult> {
   const r = await etcdctl(endpoints.join(','), ['check', 'perf', `--load=${load}`], { timeoutMs: 180_000, tool: values['check-perf-tool'] === 'tsctl' ? 'tsctl' : 'etcdctl' });
@@ -87,7 +106,7 @@ for (let round = 0; round < rounds; round++) {
       for (const workload of workloads) if (primeMs) await runLoad({ ...specOf(workload, PRIME_CLIENTS), durationMs: primeMs / workloads.length });
       for (const workload of workloads) {
         for (const clients of clientCounts) {
-          const spec = specOf(workload, clients);
+          const spec = { ...specOf(workload, clients), endpoints: await leaderFirst(cluster.endpoints) };
           if (warmupMs) await runLoad({ ...spec, durationMs: warmupMs });
           const cpu = cpuMeter(cluster.members.map((m) => m.pid()!));
           const load = await runLoad({ ...spec, durationMs });
@@ -111,7 +130,7 @@ const shape = members === 1 ? 'One member each' : `${members}-member clusters`;
 const lines = [
   `### ${new Date().toISOString().slice(0, 10)} — commit ${commit} — ${shape}`,
   '',
-  `Machine: ${machine}. ${shape} on loopback, clients spread over the members' endpoints (4+ connections), 256-byte values, ${KEYS} keys, ${values.seconds} s (at most ${values.requests} requests) per run${warmupMs ? ` after ${values.warmup} s of the same load not measured` : ''}${primeMs ? `, each fresh server or cluster first primed with ${values.prime} s of ${PRIME_CLIENTS}-client load over the workloads, not measured` : ''}, ${rounds} alternating rounds; medians.${workloads.includes('txn') ? ' txn: one compare and a put.' : ''}${workloads.includes('mixed') ? ' mixed: 90% linearizable ranges, 10% puts.' : ''}`,
+  `Machine: ${machine}. ${shape} on loopback, clients spread over the members' endpoints from the leader's on (4+ connections; one client talks to the leader), 256-byte values, ${KEYS} keys, ${values.seconds} s (at most ${values.requests} requests) per run${warmupMs ? ` after ${values.warmup} s of the same load not measured` : ''}${primeMs ? `, each fresh server or cluster first primed with ${values.prime} s of ${PRIME_CLIENTS}-client load over the workloads, not measured` : ''}, ${rounds} alternating rounds; medians.${workloads.includes('txn') ? ' txn: one compare and a put.' : ''}${workloads.includes('mixed') ? ' mixed: 90% linearizable ranges, 10% puts.' : ''}`,
   '',
   '| workload | clients | kvd ops/s | kvd p50 ms | kvd p99 ms | kvd CPU µs/op | etcd ops/s | etcd p50 ms | etcd p99 ms | etcd CPU µs/op | kvd/etcd ops |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
