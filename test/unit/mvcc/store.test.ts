@@ -167,6 +167,17 @@ test('compaction removes history, keeps latest values, drops tombstones and reus
     assert.ok(sizes[7]! <= sizes[3]!, `the database kept growing under put/compact: ${sizes.join(', ')}`);
   }));
 
+test('revisions fill their pages: three KeyValues of 1 KiB share a 4 KiB page', () =>
+  withStore((h) => {
+    const value = 'v'.repeat(1024);
+    for (let i = 0; i < 30; i++) {
+      h.apply(...Array.from({ length: 10 }, (_, j): WriteOp => ({ type: 'put', req: { key: b(`k${i * 10 + j}`.padEnd(256, '.')), value: b(value) } })));
+    }
+    const { treeLeafPageCount } = openDatabases(h.dir).rev.getStats() as { treeLeafPageCount: number };
+    // Split in half on every full page, the 300 revisions would take 150 pages.
+    assert.ok(treeLeafPageCount <= 101, `300 revisions took ${treeLeafPageCount} pages`);
+  }));
+
 test('replayed entries at or below the consistent index are skipped; restart keeps state', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-'));
   try {
