@@ -314,7 +314,7 @@ export class MvccStore {
       lease: req.ignore_lease ? prevKv?.lease ?? 0 : req.lease || 0,
     });
     const at = { main: w.main, sub: w.sub++, tombstone: false };
-    this.appendRevision(at, false, kv);
+    this.appendRevision(at, kv);
     this.dbs.history.putSync(historyKey(key, at.main, at.sub), historyFlag(false));
     const next: IndexRecord = {
       latest: at,
@@ -338,8 +338,8 @@ export class MvccStore {
    * full instead of being split in half, as etcd fills its revision pages to 90%. With 1 KiB
    * values that is three revisions per page instead of two.
    */
-  private appendRevision(at: KeyRevision, tombstone: boolean, kv: Uint8Array): void {
-    this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(tombstone ? 1 : 0), kv]), { append: true });
+  private appendRevision(at: KeyRevision, kv: Uint8Array): void {
+    this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(at.tombstone ? 1 : 0), kv]), { append: true });
   }
 
   private deleteRange(w: RevisionWriter, req: Req) {
@@ -355,7 +355,7 @@ export class MvccStore {
       if (req.prev_kv) prevKvs.push(prev!);
       const at = { main: w.main, sub: w.sub++, tombstone: true };
       const tomb = encodeKeyValue({ key: f.key, create_revision: 0, mod_revision: w.main, version: 0, lease: 0 });
-      this.appendRevision(at, true, tomb);
+      this.appendRevision(at, tomb);
       this.dbs.history.putSync(historyKey(f.key, at.main, at.sub), historyFlag(true));
       this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ latest: at, create: 0, version: 0, lease: 0 }));
       if (f.record.lease) this.dbs.leases.detach(f.record.lease, f.key);
