@@ -8,7 +8,8 @@
 // `--write` appends the tables to BENCHMARKS.md.
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult, type Workload } from './load.js';
-import { startCluster } from '../test/e2e/harness/server.js';
+import { startCluster, type Server } from '../test/e2e/harness/server.js';
+import { agreedLeader } from '../test/e2e/harness/cluster-status.js';
 import { etcdctl } from '../test/e2e/harness/etcdctl.js';
 import { connect } from '../src/client/client.js';
 import { cpuMeter } from './cpu.js';
@@ -65,18 +66,11 @@ async function prefill(endpoint: string) {
  * to the leader on both servers alike (which member leads differs between them, and a follower
  * adds a forward to every request).
  */
-async function leaderFirst(endpoints: string[]): Promise<string[]> {
-  if (endpoints.length === 1) return endpoints;
-  const statuses = await Promise.all(endpoints.map(async (e) => {
-    const c = connect(e);
-    try {
-      return (await c.maintenance.Status!({})) as { leader: string; header: { member_id: string } };
-    } finally {
-      c.close();
-    }
-  }));
-  const at = statuses.findIndex((s) => String(s.header.member_id) === String(s.leader));
-  return at <= 0 ? endpoints : [...endpoints.slice(at), ...endpoints.slice(0, at)];
+async function leaderFirst(members: Server[]): Promise<string[]> {
+  const endpoints = members.map((m) => m.endpoint);
+  if (members.length === 1) return endpoints;
+  const at = members.indexOf(await agreedLeader(members));
+  return [...endpoints.slice(at), ...endpoints.slice(0, at)];
 }
 
 /** `etcdctl check perf` output: throughput, slowest request, standard deviation, PASS/FAIL lines. */
@@ -106,7 +100,7 @@ for (let round = 0; round < rounds; round++) {
       for (const workload of workloads) if (primeMs) await runLoad({ ...specOf(workload, PRIME_CLIENTS), durationMs: primeMs / workloads.length });
       for (const workload of workloads) {
         for (const clients of clientCounts) {
-          const spec = { ...specOf(workload, clients), endpoints: await leaderFirst(cluster.endpoints) };
+          const spec = { ...specOf(workload, clients), endpoints: await leaderFirst(cluster.members) };
           if (warmupMs) await runLoad({ ...spec, durationMs: warmupMs });
           const cpu = cpuMeter(cluster.members.map((m) => m.pid()!));
           const load = await runLoad({ ...spec, durationMs });
