@@ -110,6 +110,7 @@ function drain(): void {
     applies.push(apply);
   }
   for (const a of applies) applyCommitted(a);
+  writeDeferredHardState();
 }
 
 const commitNews = new CommitNews();
@@ -128,6 +129,18 @@ function stillAlive(): void {
 }
 
 let lastHard: HardState = { term: 0, vote: 0, commit: 0 };
+/**
+ * A hard state that changed only its commit index. Nothing waits for it (no fsync, and a
+ * restart re-learns the commit, taking at least what the store applied), so it is written
+ * after the applies instead of before them, or with the next write of entries.
+ */
+let deferredHard: HardState | undefined;
+
+function writeDeferredHardState(): void {
+  if (!deferredHard) return;
+  wal.append([], deferredHard);
+  deferredHard = undefined;
+}
 let lastWritten = { index: 0, term: 0 };
 
 /** What a Ready leaves to do once persisted: its committed entries, and news that may wait for them. */
@@ -155,16 +168,18 @@ function persistAndSend(rd: Ready): Apply {
   }
   for (const m of now) if (m.type === 'heartbeat') heartbeatSent.set(m.to, performance.now());
   transport.send(now);
-  if (rd.entries.length || rd.hardState || rd.snapshot) {
-    wal.append(rd.entries, rd.hardState, rd.snapshot);
+  if (rd.hardState && !mustSync) {
+    deferredHard = lastHard = rd.hardState;
+  } else if (rd.entries.length || rd.hardState || rd.snapshot) {
+    wal.append(rd.entries, rd.hardState ?? deferredHard, rd.snapshot);
+    deferredHard = undefined;
     // A restored snapshot may keep the log that follows it.
     if (rd.snapshot && rd.snapshot.index > lastWritten.index) lastWritten = { index: rd.snapshot.index, term: rd.snapshot.term };
     const tail = rd.entries.at(-1);
     if (tail) lastWritten = { index: tail.index, term: tail.term };
     board.set('lastIndex', lastWritten.index);
     if (rd.hardState) lastHard = rd.hardState;
-    // A commit index alone needs no fsync of its own (it is re-learned after a crash).
-    if (mustSync) syncWal();
+    syncWal();
   }
   transport.send(later);
   if (rd.hardState) {
