@@ -35,7 +35,8 @@ export interface WatchLimits {
 
 /**
  * A revision's responses to many watchers go out in parts of about this size, so that the
- * gateway writes the first streams while the rest are encoded.
+ * gateway writes the first streams while the rest are encoded. The first stream's go out alone,
+ * so that the fan-out starts as soon as it can.
  */
 const OUTPUT_CHUNK_BYTES = 16 * 1024;
 
@@ -240,6 +241,8 @@ export class WatchCore {
 
   /** Events of newly applied revisions, in order: each revision goes out as one response per watcher. */
   applied(revisions: RevisionEvents[]): void {
+    // Only a batch's first revision starts with a part of its own: a long batch stays in few parts.
+    let startFanOut = true;
     for (const r of revisions) {
       // No revision is skipped here: a watcher that joined from a newer view has a higher minRev.
       this.liveRev = Math.max(this.liveRev, r.rev);
@@ -275,7 +278,8 @@ export class WatchCore {
           this.sendEvents(w, header, indexes.map((i) => p.field(i, w.prevKv)));
           w.minRev = r.rev + 1;
         }
-        if (this.outBytes >= OUTPUT_CHUNK_BYTES) this.onOutput();
+        if (this.outBytes >= OUTPUT_CHUNK_BYTES || (startFanOut && matched.size > 1)) this.onOutput();
+        startFanOut = false;
       }
     }
   }

@@ -666,6 +666,31 @@ test('a revision for many streams goes out in parts taken between streams: each 
   assert.equal(seen.size, STREAMS);
 });
 
+test("a fan-out's first stream goes out alone, and only for a batch's first revision", () => {
+  const parts: Map<number, Resp[]>[] = [];
+  const h: Harness = new Harness({}, () => parts.push(h.take()));
+  for (let s = 1; s <= 3; s++) h.create(s, { key: b('k') });
+  h.take();
+  parts.length = 0;
+  h.write({ put: 'k', value: '1' });
+  assert.deepEqual(parts.map((part) => [...part.keys()]), [[1]]);
+  assert.deepEqual([...h.take().keys()], [2, 3]);
+  // Two revisions in one batch: the second's streams wait with the rest of the batch.
+  parts.length = 0;
+  const revisions = [h.commit({ put: 'k', value: '2' }), h.commit({ put: 'k', value: '3' })];
+  h.core.applied(revisions);
+  assert.deepEqual(parts.map((part) => [...part.keys()]), [[1]]);
+  const rest = h.take();
+  assert.deepEqual([...rest.keys()], [2, 3, 1]);
+  assert.deepEqual(rest.get(1)!.map((r) => r.events), [['put k=3@4']]);
+  // A single stream needs no part of its own: all its output goes out with the batch.
+  const single = new Harness({}, () => assert.fail('no part for a single stream'));
+  single.create(1, { key: b('k') });
+  single.take();
+  single.write({ put: 'k', value: '1' });
+  assert.deepEqual(single.out(1).map((r) => r.events), [['put k=1@2']]);
+});
+
 test('missedRevisions: a first watcher that read the revision from before a batch applied without events gets that batch from history', () => {
   const h = new Harness();
   h.commit({ put: 'a', value: '1' }); // 2: applied while nobody watched
