@@ -1,8 +1,10 @@
 // The key index, in two databases so that a write costs the same however long a key's history:
 //   index   : user key → IndexRecord, the key's current state (a few numbers)
-//   history : key length ‖ user key ‖ main ‖ sub → tombstone flag, one entry per stored revision
+//   history : key length ‖ user key ‖ main ‖ sub → tombstone flag, one entry per revision a
+//             newer one superseded (stores written before also hold the latest there)
 // The latest revision is answered from the record alone; a read at an older revision seeks the
-// key's history, whose entries lie together and in revision order.
+// key's history, whose entries lie together and in revision order. Creating a key writes no
+// history entry: with random keys, each entry is an insert into a random page.
 import { pack, unpack } from 'msgpackr';
 
 export interface KeyRevision { main: number; sub: number; tombstone: boolean }

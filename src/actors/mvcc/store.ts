@@ -1,7 +1,7 @@
 // The mvcc store on LMDB, owned by the mvcc actor (the only writer). Databases in one env:
 //   rev     : main ‖ sub (u64 BE each) → flag (1 = tombstone) ‖ mvccpb.KeyValue bytes
 //   index   : user key → IndexRecord, the key's current state (key-index.ts)
-//   history : each key's stored revisions (key-index.ts)
+//   history : each key's superseded revisions (key-index.ts)
 //   meta    : consistentIndex (and its term), revision, compactRevision, membership, alarms, auth,
 //             scheduledCompact / finishedCompact (the physical compaction's progress)
 // A batch of committed entries is applied in one write transaction that also stores the
@@ -107,12 +107,15 @@ export function viewOf(dbs: Databases, transaction?: unknown): View {
   };
 }
 
-/** Every stored revision of `key` up to and including main `upTo`, oldest first. */
-function historyUpTo(dbs: Databases, key: Uint8Array, upTo: number): KeyRevision[] {
+/** Every stored revision of `key` up to and including main `upTo`, oldest first; `latest` is the index record's. */
+function revisionsUpTo(dbs: Databases, key: Uint8Array, latest: KeyRevision, upTo: number): KeyRevision[] {
   const out: KeyRevision[] = [];
   for (const { key: k, value } of dbs.history.getRange({ start: historyKey(key, 0, 0), end: historyKey(key, upTo + 1, 0) })) {
     out.push(historyRevision(k as Buffer, value as Buffer));
   }
+  // Stores written before superseded-only histories also hold the latest revision there.
+  const last = out.at(-1);
+  if (latest.main <= upTo && !(last && last.main === latest.main && last.sub === latest.sub)) out.push(latest);
   return out;
 }
 
@@ -315,7 +318,7 @@ export class MvccStore {
     });
     const at = { main: w.main, sub: w.sub++, tombstone: false };
     this.appendRevision(at, kv);
-    this.dbs.history.putSync(historyKey(key, at.main, at.sub), historyFlag(false));
+    if (record) this.supersede(key, record.latest);
     const next: IndexRecord = {
       latest: at,
       create: exists ? record!.create : w.main,
@@ -342,6 +345,14 @@ export class MvccStore {
     this.dbs.rev.putSync(revKey(at.main, at.sub), Buffer.concat([Buffer.of(at.tombstone ? 1 : 0), kv]), { append: true });
   }
 
+  /**
+   * A key's revision that a newer one replaces goes to its history. The latest stays in the index
+   * record only, so that creating a key writes no history entry.
+   */
+  private supersede(key: Uint8Array, previous: KeyRevision): void {
+    this.dbs.history.putSync(historyKey(key, previous.main, previous.sub), historyFlag(previous.tombstone));
+  }
+
   private deleteRange(w: RevisionWriter, req: Req) {
     const found: Found[] = [];
     for (const f of keysAt(this.view, req.key, req.range_end, this.readRev(w))) {
@@ -356,7 +367,7 @@ export class MvccStore {
       const at = { main: w.main, sub: w.sub++, tombstone: true };
       const tomb = encodeKeyValue({ key: f.key, create_revision: 0, mod_revision: w.main, version: 0, lease: 0 });
       this.appendRevision(at, tomb);
-      this.dbs.history.putSync(historyKey(f.key, at.main, at.sub), historyFlag(true));
+      this.supersede(f.key, f.record.latest);
       this.dbs.index.putSync(Buffer.from(f.key), encodeIndex({ latest: at, create: 0, version: 0, lease: 0 }));
       if (f.record.lease) this.dbs.leases.detach(f.record.lease, f.key);
       this.keys--;
@@ -494,14 +505,14 @@ export class MvccStore {
       let removed = 0;
       let done = 0;
       for (const { key, value } of keys) {
-        const upTo = historyUpTo(this.dbs, key as Buffer, c.rev);
+        const latest = decodeIndex(value as Buffer).latest;
+        const upTo = revisionsUpTo(this.dbs, key as Buffer, latest, c.rev);
         const atRev = upTo.at(-1);
         const drop = atRev && !atRev.tombstone ? upTo.slice(0, -1) : upTo;
         for (const r of drop) {
           this.dbs.rev.removeSync(revKey(r.main, r.sub));
           this.dbs.history.removeSync(historyKey(key as Buffer, r.main, r.sub));
         }
-        const latest = decodeIndex(value as Buffer).latest;
         if (latest.tombstone && latest.main <= c.rev) this.dbs.index.removeSync(key as Buffer);
         done++;
         removed += drop.length;

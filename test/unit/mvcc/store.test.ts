@@ -8,6 +8,7 @@ import path from 'node:path';
 import { MvccStore, openDatabases, type WriteOp } from '../../../src/actors/mvcc/store.js';
 import { pack } from 'msgpackr';
 import { decodeKeyValue } from '../../../src/actors/mvcc/keyvalue.js';
+import { decodeIndex, historyFlag, historyKey } from '../../../src/actors/mvcc/key-index.js';
 import rangeTask from '../../../src/actors/reader/task.js';
 import { messageType } from '../../../src/protocol/codec.js';
 
@@ -349,6 +350,48 @@ test('a database whose key index holds every revision in the record is upgraded 
   }
 });
 
+test('creating a key writes no history entry; a history that also holds the latest revisions, as earlier stores kept it, reads and compacts the same', async () => {
+  const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-')));
+  const all = { key: Buffer.of(0), range_end: Buffer.of(0) };
+  const historyOf = (dir: string) => openDatabases(dir).history.getKeysCount();
+  try {
+    const [lean, full] = dirs.map((dir) => new Harness(dir));
+    for (const h of [lean!, full!]) {
+      for (let k = 0; k < 5; k++) h.put(`k${k}`, 'created');
+    }
+    assert.equal(historyOf(dirs[0]!), 0);
+    for (const h of [lean!, full!]) {
+      for (let i = 0; i < 40; i++) {
+        const key = `k${i % 5}`;
+        if (i % 6 === 5) h.apply({ type: 'deleteRange', req: { key: b(key) } });
+        else h.put(key, `${i}`);
+      }
+      // Newer keys, so that the compaction below passes every k-key's latest revision.
+      for (let z = 0; z < 10; z++) h.put(`z${z}`, 'created');
+    }
+    // The earlier layout: every key's latest revision in its history too.
+    const dbs = openDatabases(dirs[1]!);
+    dbs.root.transactionSync(() => {
+      for (const { key, value } of [...dbs.index.getRange({})]) {
+        const { latest } = decodeIndex(value as Buffer);
+        dbs.history.putSync(historyKey(key as Buffer, latest.main, latest.sub), historyFlag(latest.tombstone));
+      }
+    });
+    await dbs.root.close();
+    assert.equal(historyOf(dirs[1]!), historyOf(dirs[0]!) + 15);
+    const at = lean!.store.currentRevision();
+    const everyRevision = (h: Harness, from: number) => Array.from({ length: at - from + 1 }, (_, i) => h.range({ ...all, revision: from + i }).pairs);
+    assert.deepEqual(everyRevision(full!, 1), everyRevision(lean!, 1));
+    for (const h of [lean!, full!]) h.apply({ type: 'compact', req: { revision: at - 8 } });
+    assert.deepEqual(everyRevision(full!, at - 8), everyRevision(lean!, at - 8));
+    const stored = (dir: string) => openDatabases(dir).rev.getKeysCount();
+    assert.equal(stored(dirs[1]!), stored(dirs[0]!));
+    for (const h of [lean!, full!]) await h.store.close();
+  } finally {
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a key's index record stays small however many revisions the key has", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvcc-test-'));
   try {
@@ -366,7 +409,7 @@ test("a key's index record stays small however many revisions the key has", asyn
     const first = await recordSize();
     for (let i = 0; i < 2000; i++) h.put('hot', `v${i}`);
     const later = await recordSize();
-    assert.equal(later.history, first.history + 2000, 'every revision is in the history');
+    assert.equal(later.history, first.history + 2000, 'every superseded revision is in the history');
     // Six numbers, each at most 9 bytes in msgpack: the record never grows past that.
     assert.ok(later.size <= 1 + 6 * 9, `the record grew from ${first.size} to ${later.size} bytes`);
     await h.store.close();
