@@ -113,9 +113,7 @@ function revisionsUpTo(dbs: Databases, key: Uint8Array, latest: KeyRevision, upT
   for (const { key: k, value } of dbs.history.getRange({ start: historyKey(key, 0, 0), end: historyKey(key, upTo + 1, 0) })) {
     out.push(historyRevision(k as Buffer, value as Buffer));
   }
-  // Stores written before superseded-only histories also hold the latest revision there.
-  const last = out.at(-1);
-  if (latest.main <= upTo && !(last && last.main === latest.main && last.sub === latest.sub)) out.push(latest);
+  if (latest.main <= upTo) out.push(latest);
   return out;
 }
 
