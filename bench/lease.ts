@@ -1,10 +1,10 @@
 // Lease and lock benchmark: lease grants by concurrent clients, keep-alives for 1,000 and 10,000
 // leases over a few streams, and lock acquire/release by contenders of one lock. kvd and etcd
 // alternate over the rounds; medians and kvd/etcd ratios go to stdout (BENCHMARKS.md with --write).
-import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { startServer } from '../test/e2e/harness/server.js';
 import { connect, type Client } from '../src/client/client.js';
+import { benchCommand, countList, option } from './args.js';
 import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, percentile, push } from './report.js';
 
 interface Rate { perSec: number; p50Ms: number; p99Ms: number }
@@ -75,19 +75,14 @@ async function locks(client: Client, contenders: number, seconds: number): Promi
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rounds: { type: 'string', default: '2' },
-      seconds: { type: 'string', default: '5' },
-      leases: { type: 'string', default: '1000,10000' },
-      targets: { type: 'string', default: 'kvd,etcd' },
-      write: { type: 'boolean', default: false },
-    },
-  });
-  const rounds = Number(values.rounds);
-  const seconds = Number(values.seconds);
-  const leaseCounts = values.leases!.split(',').map(Number);
-  const targets = values.targets!.split(',').filter((t) => t === 'kvd' || hasEtcd) as ('kvd' | 'etcd')[];
+  const values = benchCommand('bench:lease', 'Leases and locks, kvd against etcd, alternating: grants, keep-alives, a contended lock.', 2)
+    .addOption(option('--leases <list>', 'leases kept alive, a run for each', countList, '1000,10000'))
+    .parse()
+    .opts();
+  const rounds: number = values.rounds;
+  const seconds: number = values.seconds;
+  const leaseCounts: number[] = values.leases;
+  const targets = (values.targets as ('kvd' | 'etcd')[]).filter((t) => t === 'kvd' || hasEtcd);
   const workloads = ['lease grant (16 clients)', ...leaseCounts.map((n) => `keep-alive, ${n} leases (4 streams)`), 'lock + unlock (8 contenders)'];
   const results = new Map<string, Rate[]>();
   for (let round = 0; round < rounds; round++) {

@@ -6,44 +6,42 @@
 // seconds unmeasured, on both servers alike: kvd's JIT compiles its paths in the first seconds
 // of load, and the measured run then shows the steady state a long-running member is in.
 // `--write` appends the tables to BENCHMARKS.md.
-import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult, type Workload } from './load.js';
 import { startCluster, type Server } from '../test/e2e/harness/server.js';
 import { agreedLeader } from '../test/e2e/harness/cluster-status.js';
 import { etcdctl } from '../test/e2e/harness/etcdctl.js';
 import { connect } from '../src/client/client.js';
 import { cpuMeter } from './cpu.js';
+import { Option } from 'commander';
+import { benchCommand, countList, nameList, oneOf, option, wholeNumber } from './args.js';
 import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, push } from './report.js';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '0' },
-    prime: { type: 'string', default: '20' },
-    requests: { type: 'string', default: '2000000' },
-    clients: { type: 'string', default: '64' },
-    keys: { type: 'string', default: '1000' },
-    members: { type: 'string', default: '1' },
-    workloads: { type: 'string', default: 'put,range-linearizable,range-serializable' },
-    'check-perf': { type: 'string', default: '' },
-    'check-perf-tool': { type: 'string', default: 'etcdctl' },
-    targets: { type: 'string', default: 'kvd,etcd' },
-    write: { type: 'boolean', default: false },
-  },
-});
-const rounds = Number(values.rounds);
-const durationMs = Number(values.seconds) * 1000;
-const warmupMs = Number(values.warmup) * 1000;
-const primeMs = Number(values.prime) * 1000;
 /** Clients of the priming load: enough to run every path hot. */
 const PRIME_CLIENTS = 16;
-const clientCounts = values.clients!.split(',').map(Number);
-const members = Number(values.members);
-const workloads = values.workloads!.split(',') as Workload[];
-const perfLoads = values['check-perf'] ? values['check-perf'].split(',') : [];
-const targets = values.targets!.split(',').filter((t) => t === 'kvd' || hasEtcd) as ('kvd' | 'etcd')[];
-const KEYS = Number(values.keys);
+const WORKLOADS = ['put', 'range-linearizable', 'range-serializable', 'txn', 'mixed'] as const satisfies readonly Workload[];
+const values = benchCommand('bench', 'kvd against etcd, alternating, over the KV workloads (and etcdctl check perf).', 3)
+  .addOption(option('--warmup <s>', 'seconds of each workload run unmeasured before its run', wholeNumber(0), '0'))
+  .addOption(option('--prime <s>', `seconds of ${PRIME_CLIENTS}-client load over the workloads on each fresh server, unmeasured`, wholeNumber(0), '20'))
+  .addOption(option('--requests <n>', 'at most this many requests per run', wholeNumber(1), '2000000'))
+  .addOption(option('--clients <list>', 'concurrent clients per run, a run for each', countList, '64'))
+  .addOption(option('--keys <n>', 'keys the workloads spread over', wholeNumber(1), '1000'))
+  .addOption(option('--members <n>', 'members per server: 1, or a cluster', wholeNumber(1), '1'))
+  .addOption(option('--workloads <list>', `among ${WORKLOADS.join(', ')}`, nameList(WORKLOADS), 'put,range-linearizable,range-serializable'))
+  .addOption(new Option('--check-perf <loads>', 'also run check perf at these loads (s, m, l, xl)').argParser(nameList(['s', 'm', 'l', 'xl'] as const)).default([], 'none'))
+  .addOption(option('--check-perf-tool <tool>', 'the check perf of etcdctl or tsctl', oneOf(['etcdctl', 'tsctl'] as const), 'etcdctl'))
+  .parse()
+  .opts();
+const rounds: number = values.rounds;
+const durationMs = values.seconds * 1000;
+const warmupMs = values.warmup * 1000;
+const primeMs = values.prime * 1000;
+const clientCounts: number[] = values.clients;
+const members: number = values.members;
+const workloads: Workload[] = values.workloads;
+const perfLoads: string[] = values.checkPerf;
+const perfTool: 'etcdctl' | 'tsctl' = values.checkPerfTool;
+const targets = (values.targets as ('kvd' | 'etcd')[]).filter((t) => t === 'kvd' || hasEtcd);
+const KEYS: number = values.keys;
 
 /** A run's load figures and the servers' CPU per request (µs, all members together). */
 type RunResult = LoadResult & { cpuUsPerOp: number };
@@ -75,7 +73,7 @@ async function leaderFirst(members: Server[]): Promise<string[]> {
 
 /** `etcdctl check perf` output: throughput, slowest request, standard deviation, PASS/FAIL lines. */
 async function checkPerf(endpoints: string[], load: string): Promise<PerfResult> {
-  const r = await etcdctl(endpoints.join(','), ['check', 'perf', `--load=${load}`], { timeoutMs: 180_000, tool: values['check-perf-tool'] === 'tsctl' ? 'tsctl' : 'etcdctl' });
+  const r = await etcdctl(endpoints.join(','), ['check', 'perf', `--load=${load}`], { timeoutMs: 180_000, tool: perfTool });
   const num = (re: RegExp) => Number(r.stdout.match(re)?.[1] ?? NaN);
   const throughput = num(/Throughput (?:is|too low:) (\d+) writes\/s/);
   return {
@@ -93,7 +91,7 @@ for (let round = 0; round < rounds; round++) {
     const cluster = await startCluster({ kind, size: members });
     try {
       await prefill(cluster.endpoints[0]!);
-      const specOf = (workload: Workload, clients: number) => ({ endpoints: cluster.endpoints, workload, clients, connections: 4, maxRequests: Number(values.requests), valueSize: 256, keySpace: KEYS });
+      const specOf = (workload: Workload, clients: number) => ({ endpoints: cluster.endpoints, workload, clients, connections: 4, maxRequests: values.requests, valueSize: 256, keySpace: KEYS });
       // A fresh kvd compiles its hot paths (V8's optimizing JIT, on each of its threads) during
       // its first ~15 s of load; etcd is compiled ahead of time. Both are primed alike, so that
       // the runs measure servers in their steady state, as they run in production.
@@ -140,7 +138,7 @@ for (const w of workloads) {
   }
 }
 if (perfLoads.length) {
-  lines.push('', `\`${values['check-perf-tool'] === 'tsctl' ? 'tsctl' : 'etcdctl'} check perf\` (medians of the rounds that printed figures; PASS counts the rounds that passed):`, '', '| load | kvd writes/s | kvd slowest ms | kvd PASS | etcd writes/s | etcd slowest ms | etcd PASS | kvd/etcd |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('', `\`${perfTool} check perf\` (medians of the rounds that printed figures; PASS counts the rounds that passed):`, '', '| load | kvd writes/s | kvd slowest ms | kvd PASS | etcd writes/s | etcd slowest ms | etcd PASS | kvd/etcd |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const load of perfLoads) {
     const p = (kind: string, f: (r: PerfResult) => number) => {
       const rs = perf.get(`${kind}|${load}`);

@@ -5,11 +5,11 @@
 // get every 20 ms) measures how responsive the server stays while it fans out. kvd and etcd
 // alternate over the rounds; medians and ratios go to stdout (and BENCHMARKS.md with --write).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { parseArgs } from 'node:util';
 import { startServer } from '../test/e2e/harness/server.js';
 import { freePort } from '../test/e2e/harness/ports.js';
 import { connect, type Client } from '../src/client/client.js';
 import { openWatch, type WatchStream } from '../src/client/watch.js';
+import { benchCommand, countList, nameList, option, wholeNumber } from './args.js';
 import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, mergeSorted, percentile, push } from './report.js';
 
 type Shape = 'key' | 'prefix';
@@ -144,27 +144,21 @@ function putSpans(results: Received[]): { firsts: Float64Array; lasts: Float64Ar
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rounds: { type: 'string', default: '2' },
-      seconds: { type: 'string', default: '5' },
-      warmup: { type: 'string', default: '1' },
-      watchers: { type: 'string', default: '1000,10000' },
-      streams: { type: 'string', default: '1,100' },
-      shapes: { type: 'string', default: 'key,prefix' },
-      // Events per second the receivers are offered, whatever the watcher count.
-      events: { type: 'string', default: '20000' },
-      targets: { type: 'string', default: 'kvd,etcd' },
-      write: { type: 'boolean', default: false },
-    },
-  });
-  const rounds = Number(values.rounds);
-  const seconds = Number(values.seconds);
-  const warmupSeconds = Number(values.warmup);
-  const watcherCounts = values.watchers!.split(',').map(Number);
-  const streamCounts = values.streams!.split(',').map(Number);
-  const shapes = values.shapes!.split(',') as Shape[];
-  const targets = values.targets!.split(',').filter((t) => t === 'kvd' || hasEtcd) as ('kvd' | 'etcd')[];
+  const values = benchCommand('bench:watch', 'Watch fan-out, kvd against etcd, alternating: put→event latency while a writer puts at a fixed rate.', 2)
+    .addOption(option('--warmup <s>', 'seconds of the same writes before each run, unmeasured', wholeNumber(0), '1'))
+    .addOption(option('--watchers <list>', 'watchers per run, a run for each', countList, '1000,10000'))
+    .addOption(option('--streams <list>', 'watch streams the watchers are spread over, a run for each', countList, '1,100'))
+    .addOption(option('--shapes <list>', 'what the watchers watch: one key, a prefix', nameList(['key', 'prefix'] as const), 'key,prefix'))
+    .addOption(option('--events <n>', 'events per second offered to the receivers (the put rate is this over the watcher count)', wholeNumber(1), '20000'))
+    .parse()
+    .opts();
+  const rounds: number = values.rounds;
+  const seconds: number = values.seconds;
+  const warmupSeconds: number = values.warmup;
+  const watcherCounts: number[] = values.watchers;
+  const streamCounts: number[] = values.streams;
+  const shapes: Shape[] = values.shapes;
+  const targets = (values.targets as ('kvd' | 'etcd')[]).filter((t) => t === 'kvd' || hasEtcd);
   const results = new Map<string, FanoutResult[]>();
   for (let round = 0; round < rounds; round++) {
     for (const kind of round % 2 === 0 ? targets : [...targets].reverse()) {
@@ -173,7 +167,7 @@ async function main(): Promise<void> {
       const metricsUrl = kind === 'kvd' ? `http://127.0.0.1:${metricsPort}` : undefined;
       try {
         for (const watchers of watcherCounts) for (const streams of streamCounts) for (const shape of shapes) {
-          const rate = Math.max(1, Number(values.events) / watchers);
+          const rate = Math.max(1, values.events / watchers);
           const r = await fanout(server.endpoint, metricsUrl, watchers, streams, shape, rate, seconds, warmupSeconds);
           push(results, `${kind}|${watchers}|${streams}|${shape}`, r);
           console.log(`round ${round + 1} ${kind.padEnd(4)} ${watchers} watchers ${streams} streams ${shape.padEnd(6)} ${r.eventsPerSec.toFixed(0)} events/s (${(r.delivered * 100).toFixed(1)}% delivered) p50 ${r.p50Ms.toFixed(1)} ms p99 ${r.p99Ms.toFixed(1)} ms per put first/last event p50 ${r.firstP50Ms.toFixed(1)}/${r.lastP50Ms.toFixed(1)} ms probe p99 ${r.probeP99Ms.toFixed(1)} ms${metricsUrl ? ` gateway loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms` : ''}`);
