@@ -1,6 +1,7 @@
 // The benchmarks' command lines: `--help` lists every option with its default, and an unknown
 // option or a malformed number stops the run before any server starts.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { hasEtcd } from './report.js';
 
 /** A whole number ≥ `min`. */
 export function wholeNumber(min: number): (text: string) => number {
@@ -29,6 +30,11 @@ export function nameList<T extends string>(allowed: readonly T[]): (text: string
   return (text) => text.split(',').map(oneOf(allowed));
 }
 
+/** Of the servers named, those this machine can run: etcd only when installed. */
+function installedTargets(text: string): ('kvd' | 'etcd')[] {
+  return nameList(['kvd', 'etcd'] as const)(text).filter((t) => t === 'kvd' || hasEtcd);
+}
+
 /** An option whose value `parse` checks; its default is given as it would be typed. */
 export function option<T>(flags: string, description: string, parse: (text: string) => T, typedDefault: string): Option {
   return new Option(flags, description).argParser(parse).default(parse(typedDefault), typedDefault);
@@ -40,6 +46,6 @@ export function benchCommand(script: string, description: string, defaultRounds:
     .description(description)
     .addOption(option('--rounds <n>', 'alternating rounds per server', wholeNumber(1), String(defaultRounds)))
     .addOption(option('--seconds <s>', 'seconds measured per run', wholeNumber(1), '5'))
-    .addOption(option('--targets <list>', 'servers to run (etcd only when installed)', nameList(['kvd', 'etcd'] as const), 'kvd,etcd'))
+    .addOption(option('--targets <list>', 'servers to run (etcd only when installed)', installedTargets, 'kvd,etcd'))
     .option('--write', 'append the tables to BENCHMARKS.md', false);
 }

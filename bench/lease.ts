@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { startServer } from '../test/e2e/harness/server.js';
 import { connect, type Client } from '../src/client/client.js';
 import { benchCommand, countList, option } from './args.js';
-import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, percentile, push } from './report.js';
+import { appendToBenchmarks, commit, fmt, machine, median, percentile, push } from './report.js';
 
 interface Rate { perSec: number; p50Ms: number; p99Ms: number }
 
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const rounds: number = values.rounds;
   const seconds: number = values.seconds;
   const leaseCounts: number[] = values.leases;
-  const targets = (values.targets as ('kvd' | 'etcd')[]).filter((t) => t === 'kvd' || hasEtcd);
+  const targets: ('kvd' | 'etcd')[] = values.targets;
   const workloads = ['lease grant (16 clients)', ...leaseCounts.map((n) => `keep-alive, ${n} leases (4 streams)`), 'lock + unlock (8 contenders)'];
   const results = new Map<string, Rate[]>();
   for (let round = 0; round < rounds; round++) {

@@ -14,7 +14,7 @@ import { connect } from '../src/client/client.js';
 import { cpuMeter } from './cpu.js';
 import { Option } from 'commander';
 import { benchCommand, countList, nameList, oneOf, option, wholeNumber } from './args.js';
-import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, push } from './report.js';
+import { appendToBenchmarks, commit, fmt, machine, median, push } from './report.js';
 
 /** Clients of the priming load: enough to run every path hot. */
 const PRIME_CLIENTS = 16;
@@ -40,7 +40,7 @@ const members: number = values.members;
 const workloads: Workload[] = values.workloads;
 const perfLoads: string[] = values.checkPerf;
 const perfTool: 'etcdctl' | 'tsctl' = values.checkPerfTool;
-const targets = (values.targets as ('kvd' | 'etcd')[]).filter((t) => t === 'kvd' || hasEtcd);
+const targets: ('kvd' | 'etcd')[] = values.targets;
 const KEYS: number = values.keys;
 
 /** A run's load figures and the servers' CPU per request (µs, all members together). */

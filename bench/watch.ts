@@ -10,7 +10,7 @@ import { freePort } from '../test/e2e/harness/ports.js';
 import { connect, type Client } from '../src/client/client.js';
 import { openWatch, type WatchStream } from '../src/client/watch.js';
 import { benchCommand, countList, nameList, option, wholeNumber } from './args.js';
-import { appendToBenchmarks, commit, fmt, hasEtcd, machine, median, mergeSorted, percentile, push } from './report.js';
+import { appendToBenchmarks, commit, fmt, machine, median, mergeSorted, percentile, push } from './report.js';
 
 type Shape = 'key' | 'prefix';
 interface Receivers { endpoint: string; streams: number; watchers: number; shape: Shape; connections: number }
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   const watcherCounts: number[] = values.watchers;
   const streamCounts: number[] = values.streams;
   const shapes: Shape[] = values.shapes;
-  const targets = (values.targets as ('kvd' | 'etcd')[]).filter((t) => t === 'kvd' || hasEtcd);
+  const targets: ('kvd' | 'etcd')[] = values.targets;
   const results = new Map<string, FanoutResult[]>();
   for (let round = 0; round < rounds; round++) {
     for (const kind of round % 2 === 0 ? targets : [...targets].reverse()) {
