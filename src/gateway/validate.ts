@@ -1,6 +1,8 @@
 // Request checks the gateway makes before a request reaches raft, with etcd's errors.
 import { Errors } from '../protocol/errors.js';
 import { WIRE_SIZE } from '../protocol/codec.js';
+// Set by LMDB's key size; etcd itself allows keys up to the request size.
+import { MAX_KEY_BYTES } from '../actors/mvcc/key-index.js';
 
 type Req = Record<string, any>;
 
@@ -16,8 +18,6 @@ export function checkRange(r: Req): void {
   if (![0, 1, 2, 3, 4].includes(r.sort_target ?? 0)) throw Errors.invalidSortOption;
 }
 
-// LMDB's key size limit in lmdb-js; etcd itself allows keys up to the request size.
-const MAX_KEY_BYTES = 1978;
 
 export function checkPut(r: Req): void {
   if (!bytesLen(r.key)) throw Errors.emptyKey;

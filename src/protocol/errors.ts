@@ -14,7 +14,7 @@ export const Errors = {
   emptyKey: e(Code.INVALID_ARGUMENT, 'etcdserver: key is not provided'),
   keyNotFound: e(Code.INVALID_ARGUMENT, 'etcdserver: key not found'),
   // kvd's own: LMDB keys are limited in size
-  keyTooLong: e(Code.INVALID_ARGUMENT, 'etcdserver: key is too long (kvd keeps keys up to 1978 bytes)'),
+  keyTooLong: e(Code.INVALID_ARGUMENT, 'etcdserver: key is too long (kvd keeps keys up to 1958 bytes)'),
   valueProvided: e(Code.INVALID_ARGUMENT, 'etcdserver: value is provided'),
   leaseProvided: e(Code.INVALID_ARGUMENT, 'etcdserver: lease is provided'),
   tooManyOps: e(Code.INVALID_ARGUMENT, 'etcdserver: too many operations in txn request'),

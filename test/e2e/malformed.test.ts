@@ -1,5 +1,6 @@
 // Malformed and hostile requests get an error, never a crash or a hang: random bytes as
-// message bodies, absurd limits and revisions, oversized requests; the member keeps serving.
+// message bodies, absurd limits and revisions, oversized requests, keys longer than LMDB's,
+// negative lease IDs; the member keeps serving, and restarts on what it logged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -50,5 +51,52 @@ test('random bytes, absurd values and oversized requests get errors; the member 
   } finally {
     client.close();
     await server.stop();
+  }
+});
+
+/** A request's answer as a comparable value: the response without its header, or the error's code and text. */
+async function outcome(call: Promise<Record<string, any>>): Promise<unknown> {
+  try {
+    const { header: _header, ...rest } = await call;
+    return JSON.parse(JSON.stringify(rest, (_k, v) => (v?.type === 'Buffer' ? Buffer.from(v.data).toString() : v)));
+  } catch (err) {
+    return { code: (err as grpc.ServiceError).code, details: (err as grpc.ServiceError).details };
+  }
+}
+
+test('bounds longer than any stored key and negative lease IDs get etcd\'s answers; the member restarts on its log', async () => {
+  const [kvd, etcd] = await Promise.all([startServer({ kind: 'kvd' }), startServer({ kind: 'etcd' })]);
+  const clients = [connect(kvd.endpoint), connect(etcd.endpoint)];
+  const long = Buffer.alloc(2000, 'z');
+  const b = (s: string) => Buffer.from(s);
+  const requests: [service: string, method: string, req: Record<string, any>][] = [
+    ['etcdserverpb.KV', 'Put', { key: b('a'), value: b('1') }],
+    ['etcdserverpb.KV', 'Put', { key: b('b'), value: b('2') }],
+    ['etcdserverpb.KV', 'Range', { key: b('a'), range_end: long }],
+    ['etcdserverpb.KV', 'Range', { key: long, range_end: b('\0') }],
+    ['etcdserverpb.KV', 'Range', { key: long }],
+    ['etcdserverpb.KV', 'DeleteRange', { key: long, range_end: Buffer.concat([long.subarray(1), b('{')]) }],
+    ['etcdserverpb.KV', 'Txn', { compare: [{ key: long, target: 0, result: 0, version: 0 }], success: [{ request_range: { key: long, range_end: b('\0') } }, { request_delete_range: { key: b('b'), range_end: long } }] }],
+    ['etcdserverpb.KV', 'Put', { key: b('k'), value: b('v'), lease: -1 }],
+    ['etcdserverpb.Lease', 'LeaseRevoke', { ID: -1 }],
+    ['etcdserverpb.Lease', 'LeaseGrant', { ID: -5, TTL: 60 }],
+    ['etcdserverpb.KV', 'Put', { key: b('held'), value: b('v'), lease: -5 }],
+    ['etcdserverpb.Lease', 'LeaseLeases', {}],
+    ['etcdserverpb.Lease', 'LeaseRevoke', { ID: -5 }],
+    ['etcdserverpb.KV', 'Range', { key: b('\0'), range_end: b('\0') }],
+  ];
+  try {
+    for (const [service, method, req] of requests) {
+      const [fromKvd, fromEtcd] = await Promise.all(clients.map((c) => outcome(c.service(service)[method]!(req))));
+      assert.deepEqual(fromKvd, fromEtcd, `${method} ${JSON.stringify(req).slice(0, 80)}`);
+    }
+    await kvd.shutdown();
+    await kvd.restart();
+    clients[0]!.close();
+    clients[0] = connect(kvd.endpoint);
+    assert.deepEqual(await outcome(clients[0]!.kv.Range!({ key: b('\0'), range_end: b('\0'), keys_only: true })), await outcome(clients[1]!.kv.Range!({ key: b('\0'), range_end: b('\0'), keys_only: true })));
+  } finally {
+    clients.forEach((c) => c.close());
+    await Promise.all([kvd.stop(), etcd.stop()]);
   }
 });

@@ -44,6 +44,37 @@ export function revKey(main: number, sub: number): Buffer {
 /** The main revision of a revision key. */
 export const revKeyMain = (key: Uint8Array): number => readU64(key, 0);
 
+/** The longest key LMDB stores (lmdb-js's limit): no key of the index is longer. */
+export const LMDB_MAX_KEY_BYTES = 1978;
+const HISTORY_KEY_OVERHEAD = 4 + 16;
+/** The longest user key: its history entries must fit in LMDB's keys too. */
+export const MAX_KEY_BYTES = LMDB_MAX_KEY_BYTES - HISTORY_KEY_OVERHEAD;
+
+/**
+ * Whether a key's superseded revisions can have history entries. Not those of a longer key,
+ * which a store written when the limit was LMDB's own may hold: only its latest revision is kept.
+ */
+export const keepsHistory = (key: Uint8Array): boolean => key.length <= MAX_KEY_BYTES;
+
+/**
+ * [start, end) as bounds LMDB accepts, over keys no longer than its limit. A key equal to a
+ * longer start cut to the limit sorts before that start: `skip` it. A key equal to a longer end
+ * cut to the limit sorts before that end: go `through` it (no `end` then).
+ */
+export interface IndexBounds { start: Buffer; end?: Buffer; skip?: Buffer; through?: Buffer }
+
+export function indexBounds(start: Uint8Array, end: Uint8Array | undefined): IndexBounds {
+  const cut = (k: Uint8Array) => Buffer.from(k.subarray(0, LMDB_MAX_KEY_BYTES));
+  const b: IndexBounds = start.length > LMDB_MAX_KEY_BYTES ? { start: cut(start), skip: cut(start) } : { start: Buffer.from(start) };
+  if (end && end.length > LMDB_MAX_KEY_BYTES) b.through = cut(end);
+  else if (end) b.end = Buffer.from(end);
+  return b;
+}
+
+/** Whether `key`, from a range over `b`'s cut bounds, lies outside [start, end): skip it, or stop. */
+export const outsideBounds = (b: IndexBounds, key: Buffer): 'skip' | 'stop' | undefined =>
+  b.skip?.equals(key) ? 'skip' : b.through && Buffer.compare(key, b.through) > 0 ? 'stop' : undefined;
+
 /**
  * A history key. The length first makes one key's entries a contiguous run that no other key's
  * can interleave (a key that extends another sorts by its length, not inside the shorter's run).

@@ -1,7 +1,7 @@
 // Leases in the store: what is replicated about them (ID, granted TTL, the remaining TTL of the
 // last checkpoint) and which keys each holds, so a revoke deletes them all in one revision.
-//   lease     : id (u64 BE) → { ttl, remaining }
-//   leaseKeys : id (u64 BE) ‖ user key → (empty)
+//   lease     : id (i64 BE, as two's complement: etcd's IDs are int64) → { ttl, remaining }
+//   leaseKeys : id (i64 BE) ‖ user key → (empty)
 import type { Database } from 'lmdb';
 
 export interface LeaseRecord { id: number; ttl: number; remaining: number }
@@ -12,11 +12,15 @@ export type LeaseChange =
   | { t: 'revoked'; id: number }
   | { t: 'checkpoint'; id: number; remaining: number };
 
-export const leaseIdKey = (id: number): Buffer => {
+const idBits = (id: number): bigint => BigInt.asUintN(64, BigInt(id));
+
+const u64Key = (bits: bigint): Buffer => {
   const b = Buffer.allocUnsafe(8);
-  b.writeBigUInt64BE(BigInt(id));
+  b.writeBigUInt64BE(bits);
   return b;
 };
+
+export const leaseIdKey = (id: number): Buffer => u64Key(idBits(id));
 
 export class LeaseTable {
   constructor(private readonly leases: Database<any, Buffer>, private readonly keys: Database<Buffer, Buffer>) {}
@@ -46,13 +50,15 @@ export class LeaseTable {
   /** The keys attached to a lease, in key order. */
   keysOf(id: number, transaction?: unknown): Buffer[] {
     const start = leaseIdKey(id);
-    const end = leaseIdKey(id + 1);
+    // The next ID's keys, none after the largest key (ID -1).
+    const next = idBits(id) + 1n;
+    const end = next < 2n ** 64n ? u64Key(next) : undefined;
     return [...this.keys.getKeys({ start, end, ...(transaction ? { transaction } : {}) } as never)].map((k) => (k as Buffer).subarray(8));
   }
 
   all(transaction?: unknown): LeaseRecord[] {
     return [...this.leases.getRange(transaction ? ({ transaction } as never) : {})].map(({ key, value }) => ({
-      id: Number((key as Buffer).readBigUInt64BE(0)), ttl: value.ttl, remaining: value.remaining ?? 0,
+      id: Number((key as Buffer).readBigInt64BE(0)), ttl: value.ttl, remaining: value.remaining ?? 0,
     }));
   }
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { MvccError, keyNotFound, compacted, futureRev, leaseNotFound, leaseExists, noSpace, corrupt } from './errors.js';
-import { decodeIndex, encodeIndex, historyFlag, historyKey, historyRevision, revKey, type IndexRecord, type KeyRevision } from './key-index.js';
+import { decodeIndex, encodeIndex, historyFlag, historyKey, historyRevision, indexBounds, keepsHistory, LMDB_MAX_KEY_BYTES, outsideBounds, revKey, type IndexRecord, type KeyRevision } from './key-index.js';
 import { upgradeKeyIndex } from './key-index-upgrade.js';
 import { encodeKeyValue, decodeKeyValue } from './keyvalue.js';
 import { keysAt, range, type Found, type View } from './range.js';
@@ -84,12 +84,16 @@ export function viewOf(dbs: Databases, transaction?: unknown): View {
   const opts = transaction ? { transaction } : undefined;
   return {
     index: (key) => {
+      if (key.length > LMDB_MAX_KEY_BYTES) return undefined; // LMDB holds no such key, and takes none
       const b = (dbs.index as any).getBinary(Buffer.from(key), opts) as Buffer | undefined;
       return b ? decodeIndex(b) : undefined;
     },
     *indexRange(start, end) {
-      for (const { key, value } of dbs.index.getRange({ start: Buffer.from(start), end: end && Buffer.from(end), ...(opts ?? {}) } as never)) {
-        yield { key: key as Buffer, value: decodeIndex(value as Buffer) };
+      const b = indexBounds(start, end);
+      for (const { key, value } of dbs.index.getRange({ start: b.start, end: b.end, ...(opts ?? {}) } as never)) {
+        const outside = outsideBounds(b, key as Buffer);
+        if (outside === 'stop') return;
+        if (!outside) yield { key: key as Buffer, value: decodeIndex(value as Buffer) };
       }
     },
     revision: (r) => {
@@ -97,6 +101,7 @@ export function viewOf(dbs: Databases, transaction?: unknown): View {
       return b ? b.subarray(1) : undefined;
     },
     revisionBefore: (key, main) => {
+      if (!keepsHistory(key)) return undefined;
       // Newest first from (main, 0), which is inclusive and so skipped when present.
       for (const { key: k, value } of dbs.history.getRange({ start: historyKey(key, main, 0), end: historyKey(key, 0, 0), reverse: true, limit: 2, ...(opts ?? {}) } as never)) {
         const r = historyRevision(k as Buffer, value as Buffer);
@@ -110,7 +115,7 @@ export function viewOf(dbs: Databases, transaction?: unknown): View {
 /** Every stored revision of `key` up to and including main `upTo`, oldest first; `latest` is the index record's. */
 function revisionsUpTo(dbs: Databases, key: Uint8Array, latest: KeyRevision, upTo: number): KeyRevision[] {
   const out: KeyRevision[] = [];
-  for (const { key: k, value } of dbs.history.getRange({ start: historyKey(key, 0, 0), end: historyKey(key, upTo + 1, 0) })) {
+  if (keepsHistory(key)) for (const { key: k, value } of dbs.history.getRange({ start: historyKey(key, 0, 0), end: historyKey(key, upTo + 1, 0) })) {
     out.push(historyRevision(k as Buffer, value as Buffer));
   }
   if (latest.main <= upTo) out.push(latest);
@@ -348,7 +353,7 @@ export class MvccStore {
    * record only, so that creating a key writes no history entry.
    */
   private supersede(key: Uint8Array, previous: KeyRevision): void {
-    this.dbs.history.putSync(historyKey(key, previous.main, previous.sub), historyFlag(previous.tombstone));
+    if (keepsHistory(key)) this.dbs.history.putSync(historyKey(key, previous.main, previous.sub), historyFlag(previous.tombstone));
   }
 
   private deleteRange(w: RevisionWriter, req: Req) {
@@ -497,9 +502,10 @@ export class MvccStore {
     const c = this.pendingCompaction;
     if (!c) return false;
     this.dbs.root.transactionSync(() => {
-      // The smallest key after the last one done.
-      const start = c.after ? Buffer.concat([c.after, Buffer.of(0)]) : undefined;
-      const keys = [...this.dbs.index.getRange({ ...(start ? { start } : {}), limit })];
+      // From the smallest key after the last one done.
+      const after = c.after && indexBounds(Buffer.concat([c.after, Buffer.of(0)]), undefined);
+      const keys = [...this.dbs.index.getRange({ ...(after ? { start: after.start } : {}), limit: limit + 1 })]
+        .filter(({ key }) => !after || !outsideBounds(after, key as Buffer)).slice(0, limit);
       let removed = 0;
       let done = 0;
       for (const { key, value } of keys) {
@@ -509,7 +515,7 @@ export class MvccStore {
         const drop = atRev && !atRev.tombstone ? upTo.slice(0, -1) : upTo;
         for (const r of drop) {
           this.dbs.rev.removeSync(revKey(r.main, r.sub));
-          this.dbs.history.removeSync(historyKey(key as Buffer, r.main, r.sub));
+          if (keepsHistory(key as Buffer)) this.dbs.history.removeSync(historyKey(key as Buffer, r.main, r.sub));
         }
         if (latest.tombstone && latest.main <= c.rev) this.dbs.index.removeSync(key as Buffer);
         done++;
