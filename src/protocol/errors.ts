@@ -80,11 +80,16 @@ export function fromServiceError(err: unknown): unknown {
   return typeof e?.code === 'number' && e.details ? new EtcdError(e.code, e.details) : err;
 }
 
-/** The form @grpc/grpc-js sends: code, details (the message) and empty metadata. */
+const byMessage = new Map<string, EtcdError>(Object.values(Errors).map((e) => [e.message, e]));
+
+/**
+ * The form @grpc/grpc-js sends: code, details (the message) and empty metadata. An error of
+ * etcd's that crossed from an actor's thread, which keeps only its message, keeps its code.
+ */
 export function toServiceError(err: unknown): Partial<ServiceError> {
-  if (err instanceof EtcdError) return { code: err.code, details: err.message, metadata: new Metadata() };
   const message = err instanceof Error ? err.message : String(err);
-  return { code: Code.UNKNOWN, details: message, metadata: new Metadata() };
+  const code = err instanceof EtcdError ? err.code : byMessage.get(message)?.code ?? Code.UNKNOWN;
+  return { code, details: message, metadata: new Metadata() };
 }
 
 /** A gRPC status as Go prints it ("rpc error: code = PermissionDenied desc = …"), as etcd's clients show errors they do not know. */

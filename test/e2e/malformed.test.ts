@@ -64,7 +64,7 @@ async function outcome(call: Promise<Record<string, any>>): Promise<unknown> {
   }
 }
 
-test('bounds longer than any stored key and negative lease IDs get etcd\'s answers; the member restarts on its log', async () => {
+test('bounds longer than any stored key, negative lease IDs and hashes at revisions out of range get etcd\'s answers; the member restarts on its log', async () => {
   const [kvd, etcd] = await Promise.all([startServer({ kind: 'kvd' }), startServer({ kind: 'etcd' })]);
   const clients = [connect(kvd.endpoint), connect(etcd.endpoint)];
   const long = Buffer.alloc(2000, 'z');
@@ -83,6 +83,10 @@ test('bounds longer than any stored key and negative lease IDs get etcd\'s answe
     ['etcdserverpb.KV', 'Put', { key: b('held'), value: b('v'), lease: -5 }],
     ['etcdserverpb.Lease', 'LeaseLeases', {}],
     ['etcdserverpb.Lease', 'LeaseRevoke', { ID: -5 }],
+    // The mvcc actor's errors, from another thread, keep their codes.
+    ['etcdserverpb.Maintenance', 'HashKV', { revision: 2 ** 40 }],
+    ['etcdserverpb.KV', 'Compact', { revision: 3 }],
+    ['etcdserverpb.Maintenance', 'HashKV', { revision: 2 }],
     ['etcdserverpb.KV', 'Range', { key: b('\0'), range_end: b('\0') }],
   ];
   try {
