@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Member } from '../server/member.js';
-import { serviceDefinition } from '../protocol/codec.js';
+import { root, serviceDefinition } from '../protocol/codec.js';
 import { Errors } from '../protocol/errors.js';
 import { failStream, unary } from './unary.js';
 import { asMaintenanceError, requireMaintenanceAdmin, writerOf } from './auth-info.js';
@@ -16,6 +16,8 @@ type Req = Record<string, any>;
 export const MAINTENANCE_SERVICE = serviceDefinition('etcdserverpb.Maintenance');
 
 const SNAPSHOT_CHUNK = 32 * 1024;
+
+const alarmName = (type: number) => root.lookupEnum('etcdserverpb.AlarmType').valuesById[type] ?? String(type);
 
 export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplementation {
   const header = (revision?: number) => member.header(revision);
@@ -32,7 +34,8 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
         raftIndex: b.commitIndex,
         raftTerm: b.term,
         raftAppliedIndex: b.appliedIndex,
-        errors: [],
+        // As etcd: no leader, then each active alarm in protobuf's compact text form.
+        errors: [...(b.leader ? [] : [Errors.noLeader.message]), ...member.alarms.map((a) => `memberID:${a.memberID} alarm:${alarmName(a.alarm)} `)],
         isLearner: member.isLearner(),
       };
     }),

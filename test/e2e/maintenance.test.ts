@@ -147,7 +147,7 @@ test('--auto-compaction-mode periodic compacts the history older than the retent
   }
 });
 
-test('NOSPACE: past --quota-backend-bytes writes fail and the alarm is raised; reads and deletes go on; compaction, defrag and alarm disarm restore writes', async () => {
+test('NOSPACE: past --quota-backend-bytes writes fail and the alarm is raised (and shown in the status); reads and deletes go on; compaction, defrag and alarm disarm restore writes', async () => {
   const server = await startServer({ kind: 'kvd', extraArgs: ['--quota-backend-bytes', String(2_000_000)] });
   const ctl = (...args: string[]) => etcdctl(server.endpoint, args);
   try {
@@ -159,6 +159,7 @@ test('NOSPACE: past --quota-backend-bytes writes fail and the alarm is raised; r
     }
     assert.match(refused ?? '', /Error: etcdserver: mvcc: database space exceeded/);
     assert.match((await ctl('alarm', 'list')).stdout, /^memberID:\d+ alarm:NOSPACE $/m);
+    assert.match(JSON.parse((await ctl('endpoint', 'status', '-w', 'json')).stdout)[0].Status.errors.join(), /^memberID:\d+ alarm:NOSPACE $/, 'status lists the alarm');
     assert.match((await ctl('put', 'small', 'v')).stderr, /database space exceeded/, 'every write is refused while the alarm is raised');
     assert.match((await etcdctl(server.endpoint, ['txn'], { stdin: '\n\nput t 1\n\n' })).stderr, /database space exceeded/);
     assert.equal((await ctl('get', 'k1', '--keys-only')).stdout.trim(), 'k1', 'reads go on');
@@ -174,6 +175,7 @@ test('NOSPACE: past --quota-backend-bytes writes fail and the alarm is raised; r
     assert.equal((await ctl('defrag')).code, 0);
     assert.match((await ctl('alarm', 'disarm')).stdout, /^memberID:\d+ alarm:NOSPACE $/m);
     assert.equal((await ctl('alarm', 'list')).stdout, '');
+    assert.equal(JSON.parse((await ctl('endpoint', 'status', '-w', 'json')).stdout)[0].Status.errors, undefined);
     assert.equal((await ctl('put', 'small', 'v')).stdout.trim(), 'OK');
     assert.equal((await fetch(`http://${server.endpoint}/health`)).status, 200);
     assert.equal(await (await fetch(`http://${server.endpoint}/readyz`)).text(), 'ok');
