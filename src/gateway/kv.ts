@@ -19,15 +19,9 @@ export const KV_SERVICE = serviceDefinition('etcdserverpb.KV');
 export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
   const { maxRequestBytes, maxTxnOps } = member.config;
 
-  // A learner replicates but does not vote: it serves serializable reads only, as in etcd.
-  const notLearner = () => {
-    if (member.isLearner()) throw Errors.notSupportedForLearner;
-  };
-
   const read = async (req: Req, caller: Caller, page?: RangeTask['page']): Promise<RangePage> => {
     checkRange(req);
     if (member.alarms.some((a) => a.alarm === CORRUPT)) throw Errors.corrupt;
-    if (!req.serializable) notLearner();
     if (!req.serializable && !page?.continued) await member.linearizableRead();
     const ai = await authInfoOf(member, caller);
     checkRead(member.auth, ai ?? ANONYMOUS, req.key, req.range_end);
@@ -49,7 +43,6 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     Range: unary<Req>(async (req, call) => (await read(req, call)).bytes),
 
     Put: unary<Req>(async (req, call) => {
-      notLearner();
       checkPut(req);
       checkSize(req, maxRequestBytes);
       member.checkSpace(writeCost(req));
@@ -57,14 +50,12 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     }),
 
     DeleteRange: unary<Req>(async (req, call) => {
-      notLearner();
       checkDelete(req);
       checkSize(req, maxRequestBytes);
       return propose({ type: 'deleteRange', req }, call);
     }),
 
     Txn: unary<Req>(async (req, call) => {
-      notLearner();
       checkTxn(req, maxTxnOps);
       checkSize(req, maxRequestBytes);
       if (hasPut(req)) member.checkSpace(writeCost(req));
@@ -72,7 +63,6 @@ export function kvHandlers(member: Member): grpc.UntypedServiceImplementation {
     }),
 
     Compact: unary<Req>(async (req, call) => {
-      notLearner();
       return propose({ type: 'compact', req }, call);
     }),
 

@@ -25,7 +25,6 @@ export function leaseHandlers(member: Member): grpc.UntypedServiceImplementation
 
   return {
     LeaseGrant: unary<Req>(async (req, call) => {
-      if (member.isLearner()) throw Errors.notSupportedForLearner;
       const ttl = Number(req.TTL ?? 0);
       if (ttl > MAX_LEASE_TTL) throw Errors.leaseTTLTooLarge;
       member.checkSpace(writeCost(req));
@@ -38,7 +37,6 @@ export function leaseHandlers(member: Member): grpc.UntypedServiceImplementation
     }),
 
     LeaseRevoke: unary<Req>(async (req, call) => {
-      if (member.isLearner()) throw Errors.notSupportedForLearner;
       return member.propose({ type: 'leaseRevoke', req: { ID: Number(req.ID ?? 0) } }, false, undefined, await writerOf(member, call));
     }),
 

@@ -18,6 +18,7 @@ import { credentialsOf, ON_BEHALF_OF, type Caller } from './auth-info.js';
 import { LOCK_SERVICE, lockHandlers } from './lock.js';
 import { ELECTION_SERVICE, electionHandlers } from './election.js';
 import type { Client } from '../client/client.js';
+import { learnerGate } from './learner.js';
 import { JsonGateway } from './json-gateway.js';
 import type { Metrics } from '../server/metrics.js';
 import { GRPC_OVERHEAD_BYTES } from '../server/config.js';
@@ -64,15 +65,16 @@ export class Gateway {
       'grpc.enable_channelz': 0,
       interceptors: [metrics.grpcInterceptor],
     });
-    this.server.addService(KV_SERVICE, kvHandlers(member));
-    this.server.addService(MAINTENANCE_SERVICE, maintenanceHandlers(member));
-    this.server.addService(CLUSTER_SERVICE, clusterHandlers(member));
-    this.server.addService(LEASE_SERVICE, leaseHandlers(member));
-    this.server.addService(AUTH_SERVICE, authHandlers(member));
-    this.server.addService(LOCK_SERVICE, lockHandlers(this.self));
-    this.server.addService(ELECTION_SERVICE, electionHandlers(this.self));
+    const serve = (service: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) => this.server.addService(service, learnerGate(member, service, handlers));
+    serve(KV_SERVICE, kvHandlers(member));
+    serve(MAINTENANCE_SERVICE, maintenanceHandlers(member));
+    serve(CLUSTER_SERVICE, clusterHandlers(member));
+    serve(LEASE_SERVICE, leaseHandlers(member));
+    serve(AUTH_SERVICE, authHandlers(member));
+    serve(LOCK_SERVICE, lockHandlers(this.self));
+    serve(ELECTION_SERVICE, electionHandlers(this.self));
     this.watches = new WatchStreams(member.watchPort, watchPermission(member));
-    this.server.addService(WATCH_SERVICE, this.watches.handlers());
+    serve(WATCH_SERVICE, this.watches.handlers());
     this.json = new JsonGateway(member, metrics, () => this.bound[0]!);
     this.http = http.createServer((req, res) => this.json.handle(req, res));
   }

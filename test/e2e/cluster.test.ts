@@ -123,10 +123,13 @@ test('membership: a learner joins with --initial-cluster-state existing, is prom
     assert.match(add.stdout, /ETCD_INITIAL_CLUSTER_STATE="existing"/);
     const m4 = await cluster.join(planned);
     assert.equal(await waitFor('the new member to catch up', async () => (await serializableGet(m4.endpoint, 'before')) ?? undefined), 'join');
-    // A learner serves serializable reads only.
-    const refused = await ctl(m4.endpoint, 'put', 'via', 'm4');
-    assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr, /etcdserver: rpc not supported for learner/);
+    // A learner serves its status and serializable reads only, as etcd's.
+    for (const args of [['put', 'via', 'm4'], ['member', 'list'], ['alarm', 'list'], ['endpoint', 'hashkv']]) {
+      const refused = await ctl(m4.endpoint, ...args);
+      assert.notEqual(refused.code, 0, args.join(' '));
+      assert.match(refused.stderr, /etcdserver: rpc not supported for learner/, args.join(' '));
+    }
+    assert.equal((await ctl(m4.endpoint, 'endpoint', 'status')).code, 0);
     const m4Hex = add.stdout.match(/Member\s+([0-9a-f]+)/)![1]!;
     const promote = await waitFor('the learner to be promotable', async () => {
       const r = await ctl(first, 'member', 'promote', m4Hex);
