@@ -19,6 +19,8 @@ export const CLUSTER_SERVICE = serviceDefinition('etcdserverpb.Cluster');
 
 /** etcd allows one learner at a time. */
 const MAX_LEARNERS = 1;
+/** etcd's HealthInterval: a peer counts as active once connected this long. */
+const HEALTH_INTERVAL_MS = 5000;
 
 const quorum = (voters: number) => Math.floor(voters / 2) + 1;
 
@@ -42,8 +44,13 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
   const members = () => member.members.map(wire);
   const find = (id: number) => member.members.find((m) => m.id === id);
 
-  /** Members other than this one that this member is connected to, plus itself. */
+  /** This member and the peers it is connected to now. */
   const reachable = async () => new Set([member.id, ...(await member.raftStatus()).connected]);
+  /** This member and the peers it has been connected to for the last HEALTH_INTERVAL_MS, as etcd counts active members. */
+  const active = async () => {
+    const cutoff = Date.now() - HEALTH_INTERVAL_MS;
+    return new Set([member.id, ...(await member.raftStatus()).linkedSince.filter(([, since]) => since <= cutoff).map(([id]) => id)]);
+  };
 
   return {
     MemberList: unary(async () => ({ header: header(), members: members() })),
@@ -51,16 +58,17 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
     MemberAdd: unary<Req>(async (req, call) => {
       await requireAdmin(member, call);
       const peerURLs = validPeerURLs(req.peerURLs);
-      if (member.members.some((m) => m.peerURLs.some((u) => peerURLs.includes(u)))) throw Errors.peerURLExist;
       const isLearner = !!req.isLearner;
-      if (isLearner && member.members.filter((m) => m.isLearner).length >= MAX_LEARNERS) throw Errors.tooManyLearners;
-      if (!isLearner && member.config.strictReconfigCheck) {
+      // etcd checks the cluster's health before the change itself, for a learner too.
+      if (member.config.strictReconfigCheck) {
         const voters = member.members.filter((m) => !m.isLearner);
         const started = voters.filter((m) => m.name !== '').length;
-        if (started < quorum(voters.length + 1)) throw Errors.memberNotEnoughStarted;
-        const up = await reachable();
+        if (!isLearner && started < quorum(voters.length + 1)) throw Errors.memberNotEnoughStarted;
+        const up = await active();
         if (!voters.every((m) => up.has(m.id))) throw Errors.unhealthy;
       }
+      if (member.members.some((m) => m.peerURLs.some((u) => peerURLs.includes(u)))) throw Errors.peerURLExist;
+      if (isLearner && member.members.filter((m) => m.isLearner).length >= MAX_LEARNERS) throw Errors.tooManyLearners;
       const id = memberIdOf(peerURLs, member.config.initialClusterToken, String(Date.now()));
       if (member.membership.removed.includes(id) || find(id)) throw Errors.memberExist;
       await member.changeMembership({ type: isLearner ? 'addLearner' : 'addVoter', id, member: { peerURLs } });
@@ -77,8 +85,8 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
         const remaining = voters.filter((m) => m.id !== id);
         if (remaining.filter((m) => m.name !== '').length < quorum(remaining.length)) throw Errors.memberNotEnoughStarted;
         // A member that is down is not part of the active quorum: removing it is safe.
-        const up = await reachable();
-        if (id === member.id || up.has(id)) {
+        if (id === member.id || (await reachable()).has(id)) {
+          const up = await active();
           if (voters.filter((m) => up.has(m.id)).length - 1 < quorum(voters.length - 1)) throw Errors.unhealthy;
         }
       }

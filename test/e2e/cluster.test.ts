@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type Cluster, type Server } from './harness/server.js';
 import { etcdctl } from './harness/etcdctl.js';
-import { agreedLeader, status, waitFor } from './harness/cluster-status.js';
+import { agreedLeader, memberAdd, status, waitFor } from './harness/cluster-status.js';
 import { connect } from '../../src/client/client.js';
 
 const b = (s: string) => Buffer.from(s);
@@ -117,7 +117,7 @@ test('membership: a learner joins with --initial-cluster-state existing, is prom
     const first = cluster.endpoints[0]!;
     await ctl(first, 'put', 'before', 'join');
     const planned = await cluster.plan('m4');
-    const add = await ctl(first, 'member', 'add', 'm4', '--learner', `--peer-urls=${planned.peerURL}`);
+    const add = await memberAdd(() => ctl(first, 'member', 'add', 'm4', '--learner', `--peer-urls=${planned.peerURL}`));
     assert.equal(add.code, 0, add.stderr);
     assert.match(add.stdout, /Member\s+[0-9a-f]+ added to cluster\s+[0-9a-f]+/);
     assert.match(add.stdout, /ETCD_INITIAL_CLUSTER_STATE="existing"/);
@@ -203,8 +203,8 @@ test('a partitioned member refuses linearizable reads and writes while the major
 async function membershipErrors(kind: 'kvd' | 'etcd'): Promise<string[]> {
   const cluster = await startCluster({ kind, size: 3 });
   try {
-    // etcd refuses changes until its peers have been connected for its health interval (5 s).
-    if (kind === 'etcd') await new Promise((r) => setTimeout(r, 6000));
+    // Both refuse changes until their peers have been connected for etcd's health interval (5 s).
+    await new Promise((r) => setTimeout(r, 6000));
     const ep = cluster.endpoints[0]!;
     const ids = (await ctl(ep, 'member', 'list')).stdout.trim().split('\n').map((l) => l.split(',')[0]!);
     const out: string[] = [];
@@ -224,8 +224,12 @@ async function membershipErrors(kind: 'kvd' | 'etcd'): Promise<string[]> {
     const learner = await run('member', 'add', 'learner', '--learner', '--peer-urls=http://127.0.0.1:9');
     await run('member', 'promote', learner.stdout.match(/Member\s+([0-9a-f]+)/)?.[1] ?? 'none');
     await run('member', 'add', 'learner2', '--learner', '--peer-urls=http://127.0.0.1:10');
+    // With a voter down, not even a learner may join (the health check comes first).
+    await cluster.members[2]!.shutdown();
+    await new Promise((r) => setTimeout(r, 2000));
+    await run('member', 'add', 'learner3', '--learner', '--peer-urls=http://127.0.0.1:11');
     // With the other two voters down, no change may go through.
-    for (const m of cluster.members.slice(1)) await m.shutdown();
+    await cluster.members[1]!.shutdown();
     await new Promise((r) => setTimeout(r, 2000));
     await run('member', 'remove', other);
     return out;
@@ -310,7 +314,7 @@ test('--auto-promote-learners promotes a learner once it has caught up', async (
     const first = cluster.endpoints[0]!;
     await ctl(first, 'put', 'seen', 'by-learner');
     const planned = await cluster.plan('m4');
-    const add = await ctl(first, 'member', 'add', 'm4', '--learner', `--peer-urls=${planned.peerURL}`);
+    const add = await memberAdd(() => ctl(first, 'member', 'add', 'm4', '--learner', `--peer-urls=${planned.peerURL}`));
     assert.equal(add.code, 0, add.stderr);
     const learner = await cluster.join(planned);
     const promoted = await waitFor('the learner to be promoted', async () => {

@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect } from '../../src/client/client.js';
 import { startCluster, startServer, type ServerKind } from './harness/server.js';
 import { etcdctl } from './harness/etcdctl.js';
+import { memberAdd } from './harness/cluster-status.js';
 import { freePort } from './harness/ports.js';
 import { runScenario } from './parity/run.js';
 import type { Step } from './parity/normalize.js';
@@ -138,7 +139,7 @@ test('a 3-member cluster with peer mutual TLS replicates and sends snapshots; a 
       for (const m of [m2!, m3!]) assert.equal((await etcdctl(m.endpoint, [...ctlArgs, 'get', 'replicated', '--print-value-only'])).stdout, 'yes\n');
 
       const intruder = await cluster.plan('m4');
-      const added = await etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'add', 'm4', `--peer-urls=${intruder.peerURL}`]);
+      const added = await memberAdd(() => etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'add', 'm4', `--peer-urls=${intruder.peerURL}`]));
       assert.equal(added.code, 0, added.stderr);
       await assert.rejects(cluster.join(intruder, [...memberArgs, ...peerTlsArgs(certs, 'other-server')]), /exited at start/);
       const refusal = /"error":"certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)","msg":"refused a peer connection"/;
@@ -160,7 +161,7 @@ test('a 3-member cluster with peer mutual TLS replicates and sends snapshots; a 
         client.close();
       }
       const newcomer = await cluster.plan('m5');
-      assert.equal((await etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'add', 'm5', `--peer-urls=${newcomer.peerURL}`])).code, 0);
+      assert.equal((await memberAdd(() => etcdctl(m1!.endpoint, [...ctlArgs, 'member', 'add', 'm5', `--peer-urls=${newcomer.peerURL}`]))).code, 0);
       const m5 = await cluster.join(newcomer, [...memberArgs, ...peerTlsArgs(certs), '--log-level', 'info']);
       assert.equal((await etcdctl(m5.endpoint, [...ctlArgs, 'get', 'k79', '--print-value-only'])).stdout, '79\n');
       assert.match(m5.logs(), /installed a snapshot from the leader/);

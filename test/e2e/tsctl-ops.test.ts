@@ -10,7 +10,7 @@ import { settled } from './parity/run.js';
 import { normalize, type Step } from './parity/normalize.js';
 import { startCluster, startServer } from './harness/server.js';
 import { etcdctl, startEtcdctl, type CtlTool, type RunningCtl } from './harness/etcdctl.js';
-import { agreedLeader, status, waitFor } from './harness/cluster-status.js';
+import { agreedLeader, memberAdd, status, waitFor } from './harness/cluster-status.js';
 
 const s = (...args: string[]): Step => ({ args });
 const loose = (...args: string[]): Step => ({ args, loose: true });
@@ -211,7 +211,7 @@ test('a 3-member cluster: status, hashkv, defrag, health, move-leader and member
     const changes: string[][] = [[], []];
     for (const [i, tool] of TOOLS.entries()) {
       const planned = await cluster.plan(`learner-${tool}`);
-      const add = await etcdctl(all, ['member', 'add', planned.name, `--peer-urls=${planned.peerURL}`, '--learner'], { tool });
+      const add = await memberAdd(() => etcdctl(all, ['member', 'add', planned.name, `--peer-urls=${planned.peerURL}`, '--learner'], { tool }));
       changes[i]!.push(sameShape(transcript(add)));
       const id = memberIdText(add.stdout);
       const joined = await cluster.join(planned);

@@ -496,7 +496,8 @@ const control = {
     await (started ??= start());
     return true;
   },
-  status: () => ({ ...core.status(), connected: transport.connected() }),
+  /** `linkedSince`: since when (Date.now(), as seen at ticks) each connected peer has been. */
+  status: () => ({ ...core.status(), connected: transport.connected(), linkedSince: [...linkedPeers] }),
   stop: () => {
     transport.close();
     wal.close();

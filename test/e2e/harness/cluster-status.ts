@@ -13,6 +13,17 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/**
+ * Runs a member add until the cluster takes it: etcd, and kvd as etcd, refuse one as "unhealthy
+ * cluster" until every voter has been connected for 5 s (--strict-reconfig-check).
+ */
+export function memberAdd<R extends { stderr: string }>(run: () => Promise<R>): Promise<R> {
+  return waitFor('the cluster to take a member', async () => {
+    const r = await run();
+    return /etcdserver: unhealthy cluster/.test(r.stderr) ? undefined : r;
+  });
+}
+
 export interface EndpointStatus { endpoint: string; memberId: number; leader: number; raftIndex: number; appliedIndex: number; revision: number }
 
 export async function status(endpoint: string): Promise<EndpointStatus> {
