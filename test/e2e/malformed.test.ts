@@ -90,6 +90,8 @@ test('bounds longer than any stored key, negative lease IDs and hashes at revisi
     ['etcdserverpb.KV', 'Range', { key: b('\0'), range_end: b('\0') }],
   ];
   try {
+    const compactRevisions = await Promise.all(clients.map(async (c) => Number((await c.maintenance.HashKV!({})).compact_revision)));
+    assert.deepEqual(compactRevisions, [-1, -1], 'HashKV before any compaction');
     for (const [service, method, req] of requests) {
       const [fromKvd, fromEtcd] = await Promise.all(clients.map((c) => outcome(c.service(service)[method]!(req))));
       assert.deepEqual(fromKvd, fromEtcd, `${method} ${JSON.stringify(req).slice(0, 80)}`);

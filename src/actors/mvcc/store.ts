@@ -541,7 +541,8 @@ export class MvccStore {
     for (const { key, value } of this.dbs.rev.getRange({ start: revKey(0, 0), end: revKey(upTo + 1, 0) })) {
       crc = zlib.crc32(value as Buffer, zlib.crc32(key as Buffer, crc));
     }
-    return { hash: crc, compact_revision: this.compactRev, hash_revision: upTo };
+    // etcd reports -1 until the first compaction.
+    return { hash: crc, compact_revision: this.compactRev || -1, hash_revision: upTo };
   }
 
   /** CRC32 of every stored revision and the key index. */
