@@ -57,7 +57,11 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
     Alarm: unary<Req>(async (req, call) => {
       // Every alarm call goes through consensus in etcd 3.4, so its token must be valid.
       const writer = await writerOf(member, call).catch(asMaintenanceError);
-      if (!req.action) return { alarms: member.alarms };
+      if (!req.action) {
+        // etcd 3.4 lists them through consensus: without a quorum, no answer.
+        await member.linearizableRead();
+        return { alarms: member.alarms };
+      }
       return member.propose({ type: 'alarm', req: { action: req.action, memberID: Number(req.memberID ?? 0), alarm: req.alarm ?? 0 } }, false, undefined, writer);
     }),
 
