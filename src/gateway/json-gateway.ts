@@ -89,9 +89,9 @@ const bytes = (b: Buffer) => b;
 /** Splits a stream of concatenated JSON objects (a streaming request body) into objects. */
 class JsonObjects {
   private text = '';
-  feed(chunk: string): unknown[] {
+  /** Hands each complete object to `take` in turn; throws at the first text that is not one. */
+  feed(chunk: string, take: (json: unknown) => void): void {
     this.text += chunk;
-    const out: unknown[] = [];
     let depth = 0, inString = false, escaped = false, start = -1;
     for (let i = 0; i < this.text.length; i++) {
       const c = this.text[i]!;
@@ -100,15 +100,16 @@ class JsonObjects {
         else if (c === '\\') escaped = true;
         else if (c === '"') inString = false;
       } else if (c === '"') inString = true;
+      else if (depth === 0 && c !== '{' && !/\s/.test(c)) throw new SyntaxError(`invalid character '${c}' looking for beginning of value`);
       else if (c === '{') {
         if (depth++ === 0) start = i;
       } else if (c === '}' && --depth === 0) {
-        out.push(JSON.parse(this.text.slice(start, i + 1)));
+        const json = JSON.parse(this.text.slice(start, i + 1));
         this.text = this.text.slice(i + 1);
         i = -1;
+        take(json);
       }
     }
-    return out;
   }
 }
 
@@ -180,17 +181,31 @@ export class JsonGateway {
     });
   }
 
-  /** A streaming method: each response as one {"result": …} line, an error as {"error": …}. */
+  /**
+   * A streaming method: each response as one {"result": …} line, an error as {"error": …}. As
+   * etcd's gateway, a body that cannot be read as the request is refused before the stream
+   * starts; a later message of a bidirectional call that cannot be read ends the body.
+   */
   private stream(m: Method, req: http.IncomingMessage, res: http.ServerResponse): void {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', ...CORS });
+    const start = () => {
+      if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', ...CORS });
+    };
     const fail = (code: number, message: string) => {
+      start();
       const status = HTTP_STATUS[code] ?? 500;
       res.end(JSON.stringify({ error: { grpc_code: code, http_code: status, message, http_status: httpStatusText(status) } }) + '\n');
     };
     const relay = (call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>) => {
-      call.on('data', (reply: Buffer) => res.write(JSON.stringify({ result: decodeJson(m.res, reply) }) + '\n'));
-      call.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? res.end() : fail(err.code, err.details)));
-      call.on('end', () => res.end());
+      call.on('data', (reply: Buffer) => {
+        start();
+        res.write(JSON.stringify({ result: decodeJson(m.res, reply) }) + '\n');
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        if (res.writableEnded) return; // ended here already (a body that could not be read)
+        if (err.code === grpc.status.CANCELLED) (start(), res.end());
+        else fail(err.code, err.details);
+      });
+      call.on('end', () => (start(), res.end()));
       // The client went away: so does the call.
       res.on('close', () => call.cancel());
       return call;
@@ -202,7 +217,7 @@ export class JsonGateway {
         try {
           request = encode(text.trim() ? JSON.parse(text) : {});
         } catch (err) {
-          return fail(grpc.status.INVALID_ARGUMENT, (err as Error).message);
+          return this.error(res, new EtcdError(grpc.status.INVALID_ARGUMENT, (err as Error).message));
         }
         relay(this.raw().makeServerStreamRequest(m.path, bytes, bytes, request, credentials(req)));
       });
@@ -210,15 +225,24 @@ export class JsonGateway {
     }
     const call = relay(this.raw().makeBidiStreamRequest(m.path, bytes, bytes, credentials(req))) as grpc.ClientDuplexStream<Buffer, Buffer>;
     const objects = new JsonObjects();
+    let sent = 0;
     req.setEncoding('utf8');
     // The body's end half-closes the call: a keep-alive then ends, a watch goes on (as etcd's).
     req.on('end', () => call.end());
     req.on('data', (chunk: string) => {
       try {
-        for (const json of objects.feed(chunk)) call.write(encode(json));
+        objects.feed(chunk, (json) => {
+          call.write(encode(json));
+          sent++;
+        });
       } catch (err) {
+        req.removeAllListeners('data');
+        // A later message: as at the body's end, the call is half-closed (a watch goes on).
+        if (sent) return void call.end();
+        // Not one message read: the call never started, and etcd answers as for a failed one (Unknown).
+        const message = (err as Error).message;
+        this.json(res, HTTP_STATUS[grpc.status.UNKNOWN]!, { error: message, message, code: grpc.status.UNKNOWN });
         call.cancel();
-        fail(grpc.status.INVALID_ARGUMENT, (err as Error).message);
       }
     });
   }

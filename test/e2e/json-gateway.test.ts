@@ -10,7 +10,8 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 const ID_FIELDS = /"(cluster_id|member_id|raft_term|ID|leader|raftIndex|raftTerm|dbSize|dbSizeInUse|hash|version)":"?[\w.]+"?/g;
 
-interface Step { path: string; body?: unknown; method?: string; stream?: boolean }
+/** `raw`: a body sent as it is, not as JSON. */
+interface Step { path: string; body?: unknown; raw?: string; method?: string; stream?: boolean }
 
 const STEPS: Step[] = [
   { path: '/v3/kv/put', body: { key: b64('foo'), value: b64('bar') } },
@@ -19,6 +20,9 @@ const STEPS: Step[] = [
   { path: '/v3/kv/range', body: { key: b64('a'), range_end: b64('z'), keysOnly: true } },
   { path: '/v3/kv/put', body: { value: b64('x') } },
   { path: '/v3/kv/range', body: { key: b64('foo'), revision: '99' } },
+  // 2^63 - 1 is a future revision, not one that rounds and wraps to the current one.
+  { path: '/v3/kv/range', body: { key: b64('foo'), revision: '9223372036854775807' } },
+  { path: '/v3/kv/range', body: { key: b64('foo'), sort_order: 'BOGUS' } },
   { path: '/v3/kv/txn', body: { compare: [{ key: b64('foo'), result: 'EQUAL', target: 'VALUE', value: b64('baz') }], success: [{ requestPut: { key: b64('t'), value: b64('1') } }, { request_range: { key: b64('foo') } }] } },
   { path: '/v3/lease/grant', body: { TTL: 60, ID: 4660 } },
   { path: '/v3/kv/put', body: { key: b64('l'), value: b64('1'), lease: '4660' } },
@@ -31,6 +35,10 @@ const STEPS: Step[] = [
   { path: '/v3/kv/compaction', body: { revision: 2 } },
   { path: '/v3/kv/put', body: { key: b64('w'), value: b64('old') } },
   { path: '/v3/watch', body: { create_request: { key: b64('w'), start_revision: 4 } }, stream: true },
+  // Bodies that cannot be read: refused at once, not a stream left open.
+  { path: '/v3/watch', raw: 'garbage', stream: true },
+  { path: '/v3/watch', raw: `${JSON.stringify({ create_request: { key: b64('w') } })} garbage`, stream: true },
+  { path: '/v3/watch', body: { create_request: { key: b64('w'), filters: ['BOGUS'] } }, stream: true },
   { path: '/v3/cluster/member/list', body: {} },
   { path: '/v3/maintenance/alarm', body: {} },
   { path: '/v3/kv/range', method: 'GET' },
@@ -53,7 +61,7 @@ function request(endpoint: string, step: Step): Promise<string> {
       }, 1500);
     });
     req.on('error', (err) => (step.stream ? undefined : reject(err)));
-    req.end(step.body === undefined ? undefined : JSON.stringify(step.body));
+    req.end(step.raw ?? (step.body === undefined ? undefined : JSON.stringify(step.body)));
   });
 }
 
