@@ -7,14 +7,12 @@ import type protobuf from 'protobufjs';
 import { root } from '../protocol/codec.js';
 import { decodeJson, encodeJson } from '../protocol/json.js';
 import { fromServiceError, EtcdError } from '../protocol/errors.js';
-import { SERVER_VERSION } from '../server/version.js';
+import { CLUSTER_VERSION, SERVER_VERSION } from '../server/version.js';
 import { memberCredentials } from '../server/member-credentials.js';
 import type { Member } from '../server/member.js';
 import type { Metrics } from '../server/metrics.js';
 import { GATEWAY_MARK } from './auth-info.js';
 
-/** The cluster version etcd 3.4 reports at /version. */
-const CLUSTER_VERSION = '3.4.0';
 
 const ROUTES: Record<string, [service: string, method: string]> = {
   '/v3/kv/range': ['etcdserverpb.KV', 'Range'],
@@ -262,8 +260,9 @@ export class JsonGateway {
       return;
     }
     const healthy = await this.healthy();
+    this.metrics.healthChecked(healthy);
     const body = JSON.stringify({ health: String(healthy) });
-    if (healthy) res.writeHead(200).end(body);
+    if (healthy) res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', ...CORS }).end(body);
     else res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' }).end(body + '\n');
   }
 }

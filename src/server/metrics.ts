@@ -10,6 +10,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Member } from './member.js';
 import { listenOptions, requireMaterial, type TlsMaterial } from './transport-security.js';
 import { BUCKETS, type SharedHistogram } from './shared-histogram.js';
+import { CLUSTER_VERSION, SERVER_VERSION } from './version.js';
 
 const SAMPLE_MS = 10;
 /** gRPC status codes by the names Go gives them (grpc_code labels). */
@@ -23,6 +24,8 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly servers: (http.Server | https.Server)[] = [];
   private readonly methodCalls = new Map<string, MethodCalls>();
+  private readonly healthSuccess: Counter;
+  private readonly healthFailures: Counter;
 
   constructor(member: Member) {
     collectDefaultMetrics({ register: this.registry });
@@ -40,6 +43,16 @@ export class Metrics {
     gauge('etcd_debugging_mvcc_current_revision', 'The current revision of store.', () => board.get('revision'));
     gauge('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', () => board.get('compactRevision'));
     gauge('etcd_debugging_mvcc_keys_total', 'Total number of keys.', () => board.get('keys'));
+    gauge('etcd_debugging_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', () => board.get('dbSize'));
+    gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', () => member.config.quotaBackendBytes);
+    // Labels that say what runs, each with the value 1.
+    const info = (name: string, help: string, label: string, value: string) =>
+      new Gauge({ name, help, labelNames: [label], registers }).set({ [label]: value }, 1);
+    info('etcd_server_version', "Which version is running. 1 for 'server_version' label with current version.", 'server_version', SERVER_VERSION);
+    info('etcd_cluster_version', "Which version is running. 1 for 'cluster_version' label with current cluster version", 'cluster_version', CLUSTER_VERSION.split('.').slice(0, 2).join('.'));
+    info('etcd_server_id', "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.", 'server_id', member.id.toString(16));
+    this.healthSuccess = new Counter({ name: 'etcd_server_health_success', help: 'The total number of successful health checks', registers });
+    this.healthFailures = new Counter({ name: 'etcd_server_health_failures', help: 'The total number of failed health checks', registers });
     new Gauge({
       name: 'kvd_actor_queue_depth',
       help: 'Work waiting for each actor: proposals for consensus (raft), committed entries not yet applied (mvcc), watchers catching up (watch), ranges for a reader thread (reader).',
@@ -103,6 +116,11 @@ export class Metrics {
         delay.reset();
       },
     });
+  }
+
+  /** Counts a /health answer. */
+  healthChecked(healthy: boolean): void {
+    (healthy ? this.healthSuccess : this.healthFailures).inc();
   }
 
   /** Histograms the actors fill in shared memory (one per label set), shown in Prometheus's form. */

@@ -14,6 +14,8 @@ test('/metrics on --listen-metrics-urls and the client port: etcd\'s names with 
     await client.kv.Put!({ key: Buffer.from('m'), value: Buffer.from('1') });
     await client.kv.Put!({ key: Buffer.alloc(0), value: Buffer.from('1') }).catch(() => undefined);
     client.close();
+    const health = await fetch(`http://${server.endpoint}/health`);
+    assert.equal(health.headers.get('content-type'), 'text/plain; charset=utf-8');
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
@@ -29,6 +31,13 @@ test('/metrics on --listen-metrics-urls and the client port: etcd\'s names with 
     assert.match(text, /^etcd_disk_backend_commit_duration_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
     assert.match(text, /^etcd_mvcc_db_total_size_in_bytes [1-9]\d*$/m);
     assert.match(text, /^etcd_debugging_mvcc_keys_total 1$/m);
+    assert.match(text, /^etcd_debugging_mvcc_db_total_size_in_bytes [1-9]\d*$/m);
+    assert.match(text, /^etcd_server_quota_backend_bytes 2147483648$/m);
+    assert.match(text, /^etcd_server_version\{server_version="3\.5\.0"\} 1$/m);
+    assert.match(text, /^etcd_cluster_version\{cluster_version="3\.4"\} 1$/m);
+    assert.match(text, /^etcd_server_id\{server_id="[0-9a-f]+"\} 1$/m);
+    assert.match(text, /^etcd_server_health_success 1$/m);
+    assert.match(text, /^etcd_server_health_failures 0$/m);
     for (const actor of ['raft', 'mvcc', 'watch', 'reader']) assert.match(text, new RegExp(`^kvd_actor_queue_depth\\{actor="${actor}"\\} \\d+$`, 'm'));
     assert.match(text, /^grpc_server_handled_total\{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="OK"\} 1$/m);
     assert.match(text, /^grpc_server_handled_total\{grpc_type="unary",grpc_service="etcdserverpb.KV",grpc_method="Put",grpc_code="InvalidArgument"\} 1$/m);
