@@ -23,6 +23,15 @@ const STEPS: Step[] = [
   // 2^63 - 1 is a future revision, not one that rounds and wraps to the current one.
   { path: '/v3/kv/range', body: { key: b64('foo'), revision: '9223372036854775807' } },
   { path: '/v3/kv/range', body: { key: b64('foo'), sort_order: 'BOGUS' } },
+  // Values jsonpb refuses, with Go's errors.
+  { path: '/v3/kv/range', body: { key: b64('foo'), limit: 'x' } },
+  { path: '/v3/kv/range', body: { key: b64('foo'), limit: '1e2' } },
+  { path: '/v3/kv/range', body: { key: b64('foo'), limit: true } },
+  { path: '/v3/kv/range', body: { key: b64('foo'), keys_only: 'true' } },
+  { path: '/v3/kv/range', body: { key: 'Zm9' } },
+  { path: '/v3/kv/range', body: { key: b64('foo'), range_end: 'AA' } },
+  { path: '/v3/kv/range', body: { key: ['Zm9v'] } },
+  { path: '/v3/kv/range', raw: '[1,2]' },
   { path: '/v3/kv/txn', body: { compare: [{ key: b64('foo'), result: 'EQUAL', target: 'VALUE', value: b64('baz') }], success: [{ requestPut: { key: b64('t'), value: b64('1') } }, { request_range: { key: b64('foo') } }] } },
   { path: '/v3/lease/grant', body: { TTL: 60, ID: 4660 } },
   { path: '/v3/kv/put', body: { key: b64('l'), value: b64('1'), lease: '4660' } },
