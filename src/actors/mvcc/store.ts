@@ -58,6 +58,8 @@ export interface Databases {
   history: Database<Buffer, Buffer>;
   meta: Database<any, string>;
   leases: LeaseTable;
+  /** Every named database, for the pages they use. */
+  named: { getStats(): unknown }[];
 }
 
 export function openDatabases(dir: string, file = DB_FILE): Databases {
@@ -66,16 +68,19 @@ export function openDatabases(dir: string, file = DB_FILE): Databases {
   // file grows to the whole map's size, and a snapshot would send it.
   const useWritemap = file === DB_FILE;
   const root = open({ path: path.join(dir, file), noSync: true, noMetaSync: true, compression: false, maxDbs: 8, useWritemap });
+  const named: { getStats(): unknown }[] = [];
+  const db = <T extends { getStats(): unknown }>(opened: T) => (named.push(opened), opened);
   return {
     root,
-    rev: root.openDB({ name: 'rev', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
-    index: root.openDB({ name: 'index', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
-    history: root.openDB({ name: 'history', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
-    meta: root.openDB({ name: 'meta', encoding: 'msgpack' }) as unknown as Database<any, string>,
+    rev: db(root.openDB({ name: 'rev', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>),
+    index: db(root.openDB({ name: 'index', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>),
+    history: db(root.openDB({ name: 'history', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>),
+    meta: db(root.openDB({ name: 'meta', encoding: 'msgpack' }) as unknown as Database<any, string>),
     leases: new LeaseTable(
-      root.openDB({ name: 'lease', encoding: 'msgpack', keyEncoding: 'binary' }) as unknown as Database<any, Buffer>,
-      root.openDB({ name: 'leaseKeys', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>,
+      db(root.openDB({ name: 'lease', encoding: 'msgpack', keyEncoding: 'binary' }) as unknown as Database<any, Buffer>),
+      db(root.openDB({ name: 'leaseKeys', encoding: 'binary', keyEncoding: 'binary' }) as unknown as Database<Buffer, Buffer>),
     ),
+    named,
   };
 }
 
@@ -560,10 +565,17 @@ export class MvccStore {
     return (lastPageNumber + 1) * this.pageSize;
   }
 
+  /**
+   * The pages the trees use (every named database's, the main one's and the free list's) and
+   * the two meta pages: the rest of the file is free pages LMDB reuses, as etcd's in-use size
+   * leaves out bbolt's.
+   */
   dbSizeInUse(): number {
-    const s = this.dbs.root.getStats() as { pageSize: number; lastPageNumber: number; free?: { pageCount?: number } };
-    const free = s.free?.pageCount ?? 0;
-    return (s.lastPageNumber + 1 - free) * s.pageSize;
+    type TreeStats = { treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
+    const pages = (t: TreeStats | undefined) => (t ? t.treeBranchPageCount + t.treeLeafPageCount + t.overflowPages : 0);
+    const root = this.dbs.root.getStats() as TreeStats & { free?: TreeStats };
+    const used = 2 + pages(root) + pages(root.free) + this.dbs.named.reduce((n, db) => n + pages(db.getStats() as TreeStats), 0);
+    return Math.min(used * this.pageSize, this.dbSize());
   }
 
   /** A consistent copy of the database (compacted when asked), for snapshots and defragmentation. */

@@ -144,7 +144,7 @@ test('ignore_value and ignore_lease need an existing key', () =>
     assert.match(r.error.message, /etcdserver: key not found/);
   }));
 
-test('compaction removes history, keeps latest values, drops tombstones and reuses space', () =>
+test('compaction removes history, keeps latest values, drops tombstones and reuses space; the space in use shrinks', () =>
   withStore(async (h) => {
     h.put('k', 'old');
     h.put('gone', 'x');
@@ -166,6 +166,15 @@ test('compaction removes history, keeps latest values, drops tombstones and reus
       await new Promise((r) => setImmediate(r));
     }
     assert.ok(sizes[7]! <= sizes[3]!, `the database kept growing under put/compact: ${sizes.join(', ')}`);
+    // Deleted and compacted, the values' pages are free: in use is what the trees still hold.
+    const inUseFull = h.store.dbSizeInUse();
+    h.apply({ type: 'deleteRange', req: { key: b('s'), range_end: b('t') } });
+    h.apply({ type: 'compact', req: { revision: h.store.currentRevision() } });
+    await new Promise((r) => setImmediate(r));
+    const inUse = h.store.dbSizeInUse();
+    assert.ok(inUse < inUseFull / 4, `in use ${inUse} after the deletes, ${inUseFull} before`);
+    assert.ok(inUse < h.store.dbSize() / 4, `in use ${inUse} of ${h.store.dbSize()}`);
+    assert.ok(inUse > 0);
   }));
 
 test('revisions fill their pages: three KeyValues of 1 KiB share a 4 KiB page', () =>
