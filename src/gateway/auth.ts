@@ -6,6 +6,7 @@ import { serviceDefinition } from '../protocol/codec.js';
 import { Errors, EtcdError } from '../protocol/errors.js';
 import { unary } from './unary.js';
 import { writerOf } from './auth-info.js';
+import { userOf } from '../actors/mvcc/permissions.js';
 
 type Req = Record<string, any>;
 
@@ -32,7 +33,7 @@ export function authHandlers(member: Member): UntypedServiceImplementation {
     Authenticate: unary<Req>(async (req) => {
       const name = String(req.name ?? '');
       if (!member.auth.enabled) throw Errors.authNotEnabled;
-      const user = member.auth.users[name];
+      const user = userOf(member.auth, name);
       if (!user) throw Errors.authFailed;
       if (user.noPassword) throw noPasswordUser;
       if (!(await member.checkPassword(String(req.password ?? ''), user.password ?? ''))) {

@@ -28,7 +28,7 @@ import { confStateOf, type MemberRecord, type Membership } from '../actors/mvcc/
 import type { ConfChange } from '../actors/raft/confchange.js';
 import { GRPC_OVERHEAD_BYTES, type Config } from './config.js';
 import type { Logger } from './logger.js';
-import { emptyAuthState, type AuthInfo, type AuthState } from '../actors/mvcc/permissions.js';
+import { emptyAuthState, unpackAuth, type AuthInfo, type AuthState } from '../actors/mvcc/permissions.js';
 import { tokenProvider, type TokenProvider } from './tokens.js';
 import { loadTlsMaterial, type TlsMaterial } from './transport-security.js';
 import { memberCredentials } from './member-credentials.js';
@@ -519,7 +519,7 @@ export class Member {
     if (m.membership) this.membership = m.membership;
     if (m.leases) this.leases.applied(m.leases);
     if (m.alarms) this.alarms = m.alarms;
-    if (m.auth) this.authChanged(m.auth);
+    if (m.auth) this.authChanged(unpackAuth(m.auth));
     for (const t of m.tokens ?? []) this.tokens.assigned(t.token, t.user);
     for (const r of m.results) {
       this.settle(r.id, r.bytes, r.error && new EtcdError(r.error.code, r.error.message));

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { importPKCS8, importSPKI, jwtVerify, SignJWT, type CryptoKey, type KeyObject } from 'jose';
-import type { AuthInfo, AuthState } from '../actors/mvcc/permissions.js';
+import { userOf, type AuthInfo, type AuthState } from '../actors/mvcc/permissions.js';
 import type { TokenOptions } from './token-options.js';
 
 export interface TokenProvider {
@@ -60,8 +60,8 @@ export class SimpleTokens implements TokenProvider {
 
   changed(before: AuthState, after: AuthState): void {
     for (const [t, v] of this.tokens) {
-      const was = before.users[v.user];
-      const now = after.users[v.user];
+      const was = userOf(before, v.user);
+      const now = userOf(after, v.user);
       if (!after.enabled || !now || now.password !== was?.password) this.tokens.delete(t);
     }
   }

@@ -64,7 +64,7 @@ async function outcome(call: Promise<Record<string, any>>): Promise<unknown> {
   }
 }
 
-test('bounds longer than any stored key, negative lease IDs and hashes at revisions out of range get etcd\'s answers; the member restarts on its log', async () => {
+test('bounds longer than any stored key, negative lease IDs, names such as __proto__ and hashes at revisions out of range get etcd\'s answers; the member restarts on its log', async () => {
   const [kvd, etcd] = await Promise.all([startServer({ kind: 'kvd' }), startServer({ kind: 'etcd' })]);
   const clients = [connect(kvd.endpoint), connect(etcd.endpoint)];
   const long = Buffer.alloc(2000, 'z');
@@ -83,6 +83,11 @@ test('bounds longer than any stored key, negative lease IDs and hashes at revisi
     ['etcdserverpb.KV', 'Put', { key: b('held'), value: b('v'), lease: -5 }],
     ['etcdserverpb.Lease', 'LeaseLeases', {}],
     ['etcdserverpb.Lease', 'LeaseRevoke', { ID: -5 }],
+    // User and role names that are properties of every JavaScript object.
+    ['etcdserverpb.Auth', 'RoleGrantPermission', { name: 'constructor', perm: { permType: 2, key: b('a') } }],
+    ['etcdserverpb.Auth', 'UserGrantRole', { user: 'toString', role: 'root' }],
+    ['etcdserverpb.Auth', 'UserAdd', { name: '__proto__', password: 'secret' }],
+    ['etcdserverpb.Auth', 'UserAdd', { name: 'hasOwnProperty', password: 'secret' }],
     // The mvcc actor's errors, from another thread, keep their codes.
     ['etcdserverpb.Maintenance', 'HashKV', { revision: 2 ** 40 }],
     ['etcdserverpb.KV', 'Compact', { revision: 3 }],
@@ -100,6 +105,7 @@ test('bounds longer than any stored key, negative lease IDs and hashes at revisi
     await kvd.restart();
     clients[0]!.close();
     clients[0] = connect(kvd.endpoint);
+    assert.deepEqual(await outcome(clients[0]!.service('etcdserverpb.Auth').UserList!({})), { users: ['__proto__', 'hasOwnProperty'] });
     assert.deepEqual(await outcome(clients[0]!.kv.Range!({ key: b('\0'), range_end: b('\0'), keys_only: true })), await outcome(clients[1]!.kv.Range!({ key: b('\0'), range_end: b('\0'), keys_only: true })));
   } finally {
     clients.forEach((c) => c.close());

@@ -15,6 +15,7 @@ import { SharedHistogram } from '../../server/shared-histogram.js';
 import { fsyncPath } from '../fsync.js';
 import type { ApplyBatch } from '../raft/messages.js';
 import { encodeResponse } from './responses.js';
+import { packAuth } from './permissions.js';
 import type { AppliedEvents } from '../watch/messages.js';
 import type { RevisionEvents } from '../watch/core.js';
 
@@ -173,7 +174,7 @@ export function openMvcc(cfg: MvccConfig, busy: () => void = () => {}) {
     const leases = store.takeLeaseChanges();
     if (leases.length) out.leases = leases;
     if (store.alarms() !== alarmsBefore) out.alarms = store.alarms();
-    if (store.auth() !== authBefore) out.auth = store.auth();
+    if (store.auth() !== authBefore) out.auth = packAuth(store.auth());
     const tokens = assignedTokens(items, results);
     if (tokens.length) out.tokens = tokens;
     const physical: AppliedBatch['results'] = [];

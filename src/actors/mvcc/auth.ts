@@ -1,7 +1,7 @@
 // The Auth service's changes to the replicated auth state, applied in log order on every member,
 // with etcd's checks and errors. Passwords arrive already hashed (bcrypt, in the reader pool).
 import { Errors } from '../../protocol/errors.js';
-import { checkAdmin, ROOT_ROLE, ROOT_USER, type AuthInfo, type AuthState, type Permission } from './permissions.js';
+import { checkAdmin, roleOf, ROOT_ROLE, ROOT_USER, userOf, type AuthInfo, type AuthState, type Permission } from './permissions.js';
 
 type Req = Record<string, any>;
 
@@ -22,12 +22,12 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
   const users = state.users;
   const roles = state.roles;
   const user = (name: string) => {
-    const u = users[name];
+    const u = userOf(state, name);
     if (!u) throw Errors.userNotFound;
     return u;
   };
   const role = (name: string) => {
-    const r = roles[name];
+    const r = roleOf(state, name);
     if (!r) throw Errors.roleNotFound;
     return r;
   };
@@ -42,7 +42,7 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
   switch (method) {
     case 'AuthEnable': {
       if (state.enabled) return same();
-      const root = users[ROOT_USER];
+      const root = userOf(state, ROOT_USER);
       if (!root) throw Errors.rootUserNotExist;
       if (!root.roles.includes(ROOT_ROLE)) throw Errors.rootRoleNotExist;
       return { state: { ...state, enabled: true }, response: {} };
@@ -51,13 +51,13 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
       return state.enabled ? changed({ enabled: false }) : same();
     case 'Authenticate': {
       if (!state.enabled) throw Errors.authNotEnabled;
-      const u = users[req.name];
+      const u = userOf(state, req.name);
       if (!u || u.noPassword) throw Errors.authFailed;
       return same(req.prefix ? { token: `${req.prefix}.${index}` } : {});
     }
     case 'UserAdd': {
       if (!req.name) throw Errors.userEmpty;
-      if (users[req.name]) throw Errors.userAlreadyExist;
+      if (userOf(state, req.name)) throw Errors.userAlreadyExist;
       const noPassword = !!req.options?.no_password;
       return changed({ users: { ...users, [req.name]: { ...(noPassword ? {} : { password: req.hashed }), roles: [], noPassword } } });
     }
@@ -88,10 +88,10 @@ export function applyAuth(state: AuthState, call: AuthCall, ai: AuthInfo | undef
       return same({ users: Object.keys(users).sort(byteOrder) });
     case 'RoleAdd':
       if (!req.name) throw Errors.roleEmpty;
-      if (roles[req.name]) throw Errors.roleAlreadyExist;
+      if (roleOf(state, req.name)) throw Errors.roleAlreadyExist;
       return changed({ roles: { ...roles, [req.name]: { perms: [] } } });
     case 'RoleGet':
-      adminOr(!!ai && !!users[ai.user]?.roles.includes(req.role));
+      adminOr(!!ai && !!userOf(state, ai.user)?.roles.includes(req.role));
       return same({ perm: role(req.role).perms });
     case 'RoleList':
       return same({ roles: Object.keys(roles).sort(byteOrder) });

@@ -32,6 +32,28 @@ export const ANONYMOUS: AuthInfo = { user: '', revision: 0 };
 
 export const emptyAuthState = (): AuthState => ({ enabled: false, revision: 1, users: {}, roles: {} });
 
+/**
+ * A user or role by name: only the state's own entries, so that a name such as "constructor"
+ * or "__proto__" names a user or role, never a property every object has.
+ */
+export const userOf = (state: AuthState, name: string): UserRecord | undefined => (Object.hasOwn(state.users, name) ? state.users[name] : undefined);
+export const roleOf = (state: AuthState, name: string): RoleRecord | undefined => (Object.hasOwn(state.roles, name) ? state.roles[name] : undefined);
+
+/**
+ * The auth state as stored and sent between threads: users and roles as [name, record] lists,
+ * since a msgpack map decoded as an object would not keep a name such as "__proto__".
+ */
+export interface PackedAuthState { enabled: boolean; revision: number; users: [string, UserRecord][]; roles: [string, RoleRecord][] }
+
+export const packAuth = (s: AuthState): PackedAuthState => ({ ...s, users: Object.entries(s.users), roles: Object.entries(s.roles) });
+
+/** Reads a packed state, or one stored as plain maps by an earlier version. */
+export const unpackAuth = (s: PackedAuthState | AuthState): AuthState => ({
+  ...s,
+  users: Array.isArray(s.users) ? Object.fromEntries(s.users) : s.users,
+  roles: Array.isArray(s.roles) ? Object.fromEntries(s.roles) : s.roles,
+});
+
 type Req = Record<string, any>;
 
 export const hasRootRole = (u: UserRecord | undefined) => !!u?.roles.includes(ROOT_ROLE);
@@ -40,7 +62,7 @@ export const hasRootRole = (u: UserRecord | undefined) => !!u?.roles.includes(RO
 export function checkAdmin(state: AuthState, ai: AuthInfo | undefined): void {
   if (!state.enabled) return;
   if (!ai?.user) throw Errors.userEmpty;
-  const u = state.users[ai.user];
+  const u = userOf(state, ai.user);
   if (!u) throw Errors.userNotFound;
   if (!hasRootRole(u)) throw Errors.permissionDenied;
 }
@@ -57,7 +79,7 @@ function checkOp(state: AuthState, ai: AuthInfo, key: Uint8Array, rangeEnd: Uint
   if (!state.enabled) return;
   if (!ai.revision) throw Errors.userEmpty;
   if (ai.revision < state.revision) throw Errors.authOldRevision;
-  const user = state.users[ai.user];
+  const user = userOf(state, ai.user);
   if (!user) throw Errors.permissionDenied;
   if (hasRootRole(user) || covered(state, user, key, rangeEnd, type)) return;
   throw Errors.permissionDenied;
@@ -113,7 +135,7 @@ const grantCache = new WeakMap<AuthState, Map<string, Interval[]>>();
 function intervalsOf(state: AuthState, user: UserRecord, type: number): Interval[] {
   const out: Interval[] = [];
   for (const name of user.roles) {
-    for (const p of state.roles[name]?.perms ?? []) {
+    for (const p of roleOf(state, name)?.perms ?? []) {
       if (p.permType !== READWRITE && p.permType !== type) continue;
       if (!p.key?.length) continue;
       const start = Buffer.from(p.key);

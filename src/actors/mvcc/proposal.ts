@@ -4,7 +4,7 @@ import type { WriteOp } from './store.js';
 import type { Membership } from './members.js';
 import type { LeaseChange } from './leases.js';
 import type { AlarmMember } from './store.js';
-import type { AuthInfo, AuthState } from './permissions.js';
+import type { AuthInfo, PackedAuthState } from './permissions.js';
 
 export interface Proposal {
   origin: number;  // member that took the request; only it answers the client
@@ -30,7 +30,7 @@ export interface AppliedBatch {
   /** The active alarms, when this batch changed them. */
   alarms?: AlarmMember[];
   /** The auth state, when this batch changed it. */
-  auth?: AuthState;
+  auth?: PackedAuthState;
   /** Simple tokens assigned by this batch's Authenticate calls (every member learns them). */
   tokens?: { token: string; user: string }[];
 }

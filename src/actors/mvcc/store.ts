@@ -19,7 +19,7 @@ import { applyMemberChange, type MemberRecord, type Membership } from './members
 import type { ConfChange } from '../raft/confchange.js';
 import { LeaseTable, type LeaseChange, type LeaseRecord } from './leases.js';
 import { applyAuth, type AuthCall } from './auth.js';
-import { checkDeleteRange, checkPut, checkTxn, checkWrite, emptyAuthState, type AuthInfo, type AuthState } from './permissions.js';
+import { checkDeleteRange, checkPut, checkTxn, checkWrite, emptyAuthState, packAuth, unpackAuth, type AuthInfo, type AuthState } from './permissions.js';
 import { EtcdError } from '../../protocol/errors.js';
 
 type Req = Record<string, any>;
@@ -173,7 +173,8 @@ export class MvccStore {
     this.ciTerm = dbs.meta.get('consistentTerm') ?? 0;
     this.membership = dbs.meta.get('membership') ?? { members: [], removed: [] };
     this.alarmList = dbs.meta.get('alarms') ?? [];
-    this.authState = dbs.meta.get('auth') ?? emptyAuthState();
+    const storedAuth = dbs.meta.get('auth');
+    this.authState = storedAuth ? unpackAuth(storedAuth) : emptyAuthState();
     this.keys = dbs.meta.get('keys') ?? this.countKeys();
     const scheduled = dbs.meta.get('scheduledCompact') ?? 0;
     // A database from before finishedCompact was kept set compactRevision only once a compaction was done.
@@ -298,7 +299,7 @@ export class MvccStore {
     const { state, response } = applyAuth(this.authState, call, ai, index);
     if (state !== this.authState) {
       this.authState = state;
-      this.dbs.meta.putSync('auth', state);
+      this.dbs.meta.putSync('auth', packAuth(state));
     }
     return response;
   }

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyAuth } from '../../../src/actors/mvcc/auth.js';
-import { ANONYMOUS, READ, READWRITE, WRITE, emptyAuthState, type AuthInfo, type AuthState } from '../../../src/actors/mvcc/permissions.js';
+import { ANONYMOUS, READ, READWRITE, WRITE, emptyAuthState, packAuth, unpackAuth, type AuthInfo, type AuthState } from '../../../src/actors/mvcc/permissions.js';
+import { decode, encode } from '../../../src/actors/channel.js';
 
 type Req = Record<string, unknown>;
 
@@ -194,4 +195,30 @@ test('a user may get its own user and the roles it holds', () => {
   assert.deepEqual(apply(state, 'UserGet', { name: 'alice' }, alice).response.roles, ['reader']);
   assert.deepEqual(apply(state, 'RoleGet', { role: 'reader' }, alice).response.perm.map((p: { permType: number }) => p.permType), [READWRITE]);
   assert.throws(() => apply(state, 'RoleGet', { role: 'root' }, alice), error('permission denied'));
+});
+
+test('names that every JavaScript object has a property for are names like others: unknown until added, then kept', () => {
+  const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
+  for (const name of names) {
+    assert.throws(() => apply(emptyAuthState(), 'RoleGrantPermission', { name, perm: { permType: READWRITE, key: bytes('a') } }), error('role name not found'), name);
+    assert.throws(() => apply(emptyAuthState(), 'RoleRevokePermission', { role: name, key: bytes('a') }), error('role name not found'), name);
+    assert.throws(() => apply(emptyAuthState(), 'UserGrantRole', { user: name, role: 'root' }), error('user name not found'), name);
+    assert.throws(() => apply(emptyAuthState(), 'UserRevokeRole', { name, role: 'x' }), error('user name not found'), name);
+    assert.throws(() => apply(emptyAuthState(), 'UserChangePassword', { name, hashed: 'h' }), error('user name not found'), name);
+  }
+  const state = after(emptyAuthState(), ...names.flatMap((name): [string, Req][] => [['UserAdd', { name, hashed: 'h' }], ['RoleAdd', { name }], ['UserGrantRole', { user: name, role: name }]]));
+  assert.deepEqual(apply(state, 'UserList').response.users, [...names].sort());
+  assert.deepEqual(apply(state, 'RoleList').response.roles, [...names].sort());
+  assert.deepEqual(apply(state, 'UserGet', { name: '__proto__' }).response.roles, ['__proto__']);
+  assert.equal(Object.getPrototypeOf(state.users), Object.prototype, 'adding "__proto__" did not replace the prototype');
+});
+
+test('the auth state packed for storage and messages keeps every name through msgpack', () => {
+  const state = after(emptyAuthState(), ['UserAdd', { name: '__proto__', hashed: 'h' }], ['RoleAdd', { name: 'constructor' }], ['UserGrantRole', { user: '__proto__', role: 'constructor' }]);
+  const through = unpackAuth(decode(encode(packAuth(state))));
+  assert.deepEqual(Object.keys(through.users), ['__proto__']);
+  assert.deepEqual(through.users['__proto__']!.roles, ['constructor']);
+  assert.deepEqual(Object.keys(through.roles), ['constructor']);
+  // A state stored by an earlier version, as plain maps, still reads.
+  assert.deepEqual(unpackAuth(decode(encode({ ...state, users: { alice: { roles: [], noPassword: false } } }))).users, { alice: { roles: [], noPassword: false } });
 });
