@@ -218,7 +218,7 @@ export class JsonGateway {
           return this.error(res, new EtcdError(grpc.status.INVALID_ARGUMENT, (err as Error).message));
         }
         relay(this.raw().makeServerStreamRequest(m.path, bytes, bytes, request, credentials(req)));
-      });
+      }, () => res.destroy()); // the client went away before its body ended
       return;
     }
     const call = relay(this.raw().makeBidiStreamRequest(m.path, bytes, bytes, credentials(req))) as grpc.ClientDuplexStream<Buffer, Buffer>;

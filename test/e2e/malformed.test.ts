@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { startServer } from './harness/server.js';
 import { connect } from '../../src/client/client.js';
@@ -20,7 +21,7 @@ function rawCall(endpoint: string, path: string, body: Buffer): Promise<grpc.Ser
   });
 }
 
-test('random bytes, absurd values and oversized requests get errors; the member keeps serving', async () => {
+test('random bytes, absurd values, oversized requests and bodies cut short get errors; the member keeps serving', async () => {
   const server = await startServer({ kind: 'kvd' });
   const client = connect(server.endpoint);
   try {
@@ -44,6 +45,17 @@ test('random bytes, absurd values and oversized requests get errors; the member 
     await assert.rejects(client.kv.Put!({ key: Buffer.from('big'), value: Buffer.alloc(1.5 * 1024 * 1024 + 1) }), /etcdserver: request is too large/);
     await assert.rejects(client.kv.Put!({ key: Buffer.from('huge'), value: Buffer.alloc(3 * 1024 * 1024) }), (err: grpc.ServiceError) => err.code === grpc.status.RESOURCE_EXHAUSTED);
 
+    // Bodies cut short by clients that go away, on every kind of JSON gateway route.
+    const [host, port] = server.endpoint.split(':');
+    for (const route of ['/v3/kv/put', '/v3/maintenance/snapshot', '/v3/election/observe', '/v3/watch']) {
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(Number(port), host, () => {
+          socket.write(`POST ${route} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"key":`);
+          setTimeout(() => (socket.destroy(), resolve()), 200);
+        });
+        socket.on('error', () => resolve());
+      });
+    }
     const put = await client.kv.Put!({ key: Buffer.from('still'), value: Buffer.from('alive') });
     assert.ok(put.header.revision > 0);
     const got = await client.kv.Range!({ key: Buffer.from('still') });
