@@ -12,6 +12,7 @@ import { memberCredentials } from '../server/member-credentials.js';
 import type { Member } from '../server/member.js';
 import type { Metrics } from '../server/metrics.js';
 import { GATEWAY_MARK } from './auth-info.js';
+import { JsonObjects } from './json-objects.js';
 
 
 const ROUTES: Record<string, [service: string, method: string]> = {
@@ -83,33 +84,6 @@ function methodOf(service: string, name: string): Method {
 }
 
 const bytes = (b: Buffer) => b;
-
-/** Splits a stream of concatenated JSON objects (a streaming request body) into objects. */
-class JsonObjects {
-  private text = '';
-  /** Hands each complete object to `take` in turn; throws at the first text that is not one. */
-  feed(chunk: string, take: (json: unknown) => void): void {
-    this.text += chunk;
-    let depth = 0, inString = false, escaped = false, start = -1;
-    for (let i = 0; i < this.text.length; i++) {
-      const c = this.text[i]!;
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (c === '\\') escaped = true;
-        else if (c === '"') inString = false;
-      } else if (c === '"') inString = true;
-      else if (depth === 0 && c !== '{' && !/\s/.test(c)) throw new SyntaxError(`invalid character '${c}' looking for beginning of value`);
-      else if (c === '{') {
-        if (depth++ === 0) start = i;
-      } else if (c === '}' && --depth === 0) {
-        const json = JSON.parse(this.text.slice(start, i + 1));
-        this.text = this.text.slice(i + 1);
-        i = -1;
-        take(json);
-      }
-    }
-  }
-}
 
 export class JsonGateway {
   private client?: grpc.Client;
