@@ -80,7 +80,7 @@ export class Member {
   private stopped = false;
   private readBatch: { resolve: () => void; reject: (e: Error) => void }[] | undefined;
   private readonly reads = new Map<number, { resolve: () => void; reject: (e: Error) => void }[]>();
-  private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
+  private appliedWaiters: { index: number; resolve: () => void }[] = [];
   private nextReadCtx = 1;
   private workers: Worker[] = [];
   private raftPort!: MessagePort;
@@ -500,7 +500,7 @@ export class Member {
     if (this.board.get('appliedIndex') >= index) return Promise.resolve();
     return new Promise((resolve) => {
       this.appliedWaiters.push({ index, resolve });
-      this.board.set('appliedWanted', Math.min(...this.appliedWaiters.map((w) => w.index)));
+      this.board.set('appliedWanted', lowestIndex(this.appliedWaiters));
       // The mvcc actor may have applied it before it saw the wish: look again.
       this.releaseApplied(this.board.get('appliedIndex'));
     });
@@ -511,8 +511,8 @@ export class Member {
     if (!this.appliedWaiters.length) return;
     const still = this.appliedWaiters.filter((w) => w.index > applied);
     for (const w of this.appliedWaiters) if (w.index <= applied) w.resolve();
-    this.appliedWaiters.splice(0, this.appliedWaiters.length, ...still);
-    this.board.set('appliedWanted', still.length ? Math.min(...still.map((w) => w.index)) : 0);
+    this.appliedWaiters = still;
+    this.board.set('appliedWanted', still.length ? lowestIndex(still) : 0);
   }
 
   private onApplied(m: AppliedBatch): void {
@@ -551,3 +551,6 @@ export class Member {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
+
+/** The lowest index waited for (a loop: a spread of many waiters would overflow the stack). */
+const lowestIndex = (waiters: { index: number }[]) => waiters.reduce((min, w) => Math.min(min, w.index), Infinity);

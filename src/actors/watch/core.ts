@@ -210,7 +210,8 @@ export class WatchCore {
   /** A revision every watcher of the stream has seen, as a watcher-less progress response. */
   private emitStreamProgress(s: Stream): void {
     let rev: number;
-    if (s.watchers.size) rev = Math.min(...[...s.watchers.values()].map((w) => this.seen(w)));
+    // A loop, not Math.min(...): a spread of hundreds of thousands of watchers overflows the stack.
+    if (s.watchers.size) rev = [...s.watchers.values()].reduce((min, w) => Math.min(min, this.seen(w)), Infinity);
     else {
       this.refreshRevision();
       rev = this.rev;
@@ -305,7 +306,7 @@ export class WatchCore {
         else waiting.push(w);
       }
       if (!waiting.length) return;
-      const from = Math.max(1, Math.min(...waiting.map((w) => w.minRev)));
+      const from = Math.max(1, waiting.reduce((min, w) => Math.min(min, w.minRev), Infinity));
       const { revisions, through } = view.read(from, view.currentRev, {
         maxBytes: this.limits.catchUpBytes, maxRevs: MAX_REVS_PER_RESPONSE, withPrev: waiting.some((w) => w.prevKv),
       });

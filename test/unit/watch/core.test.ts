@@ -163,7 +163,7 @@ class Harness {
     for (let i = 0; this.core.catchingUp; i++) {
       assert.ok(i < 1000, 'catch-up does not finish');
       this.core.catchUp();
-      got.push(...(this.take().get(stream) ?? []));
+      for (const r of this.take().get(stream) ?? []) got.push(r);
     }
     return got;
   }
@@ -734,4 +734,15 @@ test('missedRevisions: synced watchers re-read history from the first revision t
   for (let i = 9; i < 20; i++) h.write({ put: 'x' });
   h.write({ put: 'a', value: '20' }); // 20
   assert.deepEqual(evs(h.out(1)).map(([id, rev]) => [id, rev]), [[0, 20], [2, 20]]);
+});
+
+test('a stream of 300,000 watchers gets its progress, and catches them up, without overflowing the stack', () => {
+  const h = new Harness({ streamBufferBytes: 1 << 30 });
+  for (let i = 0; i < 4; i++) h.write({ put: 'k' }); // 2..5
+  const count = 300_000;
+  for (let i = 0; i < count; i++) h.create(1, { key: b('k'), start_revision: i % 2 ? 0 : 5 });
+  h.take();
+  h.drain(1);
+  h.core.requestProgress(1);
+  assert.deepEqual(h.out(1).map((r) => [r.id, r.rev]), [[-1, 5]]);
 });
