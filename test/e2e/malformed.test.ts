@@ -8,6 +8,7 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { startServer } from './harness/server.js';
 import { connect } from '../../src/client/client.js';
+import { frame } from '../../src/actors/raft/frames.js';
 
 const identity = (b: Buffer) => b;
 
@@ -122,5 +123,40 @@ test('bounds longer than any stored key, negative lease IDs, names such as __pro
   } finally {
     clients.forEach((c) => c.close());
     await Promise.all([kvd.stop(), etcd.stop()]);
+  }
+});
+
+/** Sends `frames` (length-prefixed msgpack, as members speak) to a peer URL, and waits for the connection to end. */
+function toPeerPort(peerURL: string, frames: Buffer[]): Promise<void> {
+  const url = new URL(peerURL);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => frames.forEach((f) => socket.write(f)));
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+    setTimeout(() => socket.destroy(), 3000);
+  });
+}
+
+test('malformed first frames on the peer port are refused; the member keeps serving and taking membership changes', async () => {
+  const server = await startServer({ kind: 'kvd' });
+  const client = connect(server.endpoint);
+  try {
+    const { header } = await client.maintenance.Status!({});
+    const [cluster, to] = [Number(header.cluster_id), Number(header.member_id)];
+    const huge = Buffer.alloc(4);
+    huge.writeUInt32BE(0x0fffffff);
+    await toPeerPort(server.peerURL, [frame({ snapshot: { cluster, from: 999, to, urls: [], message: {}, size: 1 } })]);
+    await toPeerPort(server.peerURL, [frame({ hello: { cluster, from: 998, to, urls: 'http://x' } })]);
+    await toPeerPort(server.peerURL, [frame({ hello: { cluster, from: 997, to, urls: [42] } })]);
+    await toPeerPort(server.peerURL, [huge, Buffer.alloc(64 * 1024)]);
+    // A membership change makes the member dial its peers again: none of the above may be among them.
+    const added = await client.cluster.MemberAdd!({ peerURLs: ['http://127.0.0.1:9'], isLearner: true });
+    await client.cluster.MemberRemove!({ ID: added.member.ID });
+    const put = await client.kv.Put!({ key: Buffer.from('still'), value: Buffer.from('alive') });
+    assert.ok(put.header.revision > 0);
+    assert.equal(process.kill(server.pid()!, 0), true);
+  } finally {
+    client.close();
+    await server.stop();
   }
 });

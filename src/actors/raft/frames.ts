@@ -16,16 +16,22 @@ export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  /** Throws on a frame larger than MAX_FRAME_BYTES: the peer is not speaking this protocol. */
+  /** `maxBytes`: the largest frame taken (a peer not yet known is allowed small ones only). */
+  constructor(public maxBytes = MAX_FRAME_BYTES) {}
+
+  /**
+   * Throws on a frame larger than `maxBytes`: the peer is not speaking this protocol. A frame's
+   * chunks are joined once, when it is complete, so a large frame costs what its bytes do.
+   */
   push(chunk: Buffer, onFrame: (value: unknown) => void): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     while (this.buffered >= 4) {
+      if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks)];
+      const length = this.chunks[0]!.readUInt32BE(0);
+      if (length > this.maxBytes) throw new Error(`frame of ${length} bytes exceeds the limit`);
+      if (this.buffered < 4 + length) return;
       const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-      this.chunks = [head];
-      const length = head.readUInt32BE(0);
-      if (length > MAX_FRAME_BYTES) throw new Error(`frame of ${length} bytes exceeds the limit`);
-      if (head.length < 4 + length) return;
       const value = decode(head.subarray(4, 4 + length));
       const rest = head.subarray(4 + length);
       this.chunks = rest.length ? [rest] : [];

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import fs from 'node:fs';
-import { FrameReader, frame } from './frames.js';
+import { FrameReader, MAX_FRAME_BYTES, frame } from './frames.js';
 import { fsyncPath } from '../fsync.js';
 import { dialOptions, handshakeFailure, listenOptions, requireMaterial, type TlsMaterial } from '../../server/transport-security.js';
 import { peerAddressMismatch } from '../../server/peer-address.js';
@@ -41,6 +41,8 @@ export interface TransportEvents {
 const MAX_BACKOFF_MS = 2000;
 const HANDSHAKE_TIMEOUT_MS = 2000;
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** A hello or a snapshot's header: a few hundred bytes. */
+const MAX_FIRST_FRAME_BYTES = 64 * 1024;
 
 class Outbound {
   private socket?: net.Socket;
@@ -187,7 +189,9 @@ export class PeerTransport {
     socket.setNoDelay(true);
     socket.on('close', () => this.inbound.delete(socket));
     socket.on('error', () => {});
-    const reader = new FrameReader();
+    // Until it has said who it is, a connection gets a little time and room for its first frame.
+    const reader = new FrameReader(MAX_FIRST_FRAME_BYTES);
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy());
     let peer = 0;
     const onData = (chunk: Buffer) => {
       try {
@@ -205,12 +209,14 @@ export class PeerTransport {
             socket.end(frame({ error: refusal } satisfies Reply));
             return;
           }
+          socket.setTimeout(0);
           if ('snapshot' in first) {
             socket.off('data', onData);
-            void this.receiveSnapshot(socket, first.snapshot, reader);
+            this.receiveSnapshot(socket, first.snapshot, reader).catch(() => socket.destroy());
             return;
           }
           peer = hello!.from;
+          reader.maxBytes = MAX_FRAME_BYTES;
           socket.write(frame({ ok: true } satisfies Reply));
         });
       } catch {
@@ -221,7 +227,7 @@ export class PeerTransport {
   }
 
   private check(hello: Hello | undefined): string | undefined {
-    if (!hello) return 'unexpected first frame';
+    if (!wellFormed(hello)) return 'unexpected first frame';
     if (hello.cluster !== this.clusterId) return 'cluster ID mismatch';
     if (hello.to !== this.id) return 'member ID mismatch';
     if (this.events.removed(hello.from)) return 'the member has been permanently removed from the cluster';
@@ -320,3 +326,12 @@ function dial(url: URL, material: TlsMaterial | undefined, connected: () => void
 }
 
 const hex = (id: number) => id.toString(16);
+
+/** A hello (or a snapshot's header) as a member sends it: IDs, URLs that parse, and a snapshot's index and size. */
+function wellFormed(hello: unknown): hello is Hello {
+  const h = hello as Partial<Hello & { message: Message; size: number }> | undefined;
+  if (typeof h !== 'object' || !h || typeof h.cluster !== 'number' || typeof h.from !== 'number' || typeof h.to !== 'number') return false;
+  if (!Array.isArray(h.urls) || !h.urls.every((u) => typeof u === 'string' && URL.canParse(u))) return false;
+  if ('message' in h || 'size' in h) return Number.isSafeInteger(h.size) && h.size! >= 0 && typeof h.message?.snapshot?.index === 'number';
+  return true;
+}
