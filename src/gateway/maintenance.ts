@@ -91,6 +91,17 @@ export function maintenanceHandlers(member: Member): grpc.UntypedServiceImplemen
   };
 }
 
+/** Resolves when the stream takes more, or when its client has gone (it would never drain then). */
+function drainedOrGone(call: grpc.ServerWritableStream<Req, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of ['drain', 'cancelled', 'close']) call.off(event, done);
+      resolve();
+    };
+    for (const event of ['drain', 'cancelled', 'close']) call.on(event, done);
+  });
+}
+
 // A consistent copy of the backend, streamed in chunks; the last chunk ends with the copy's
 // sha256 so that `etcdctl snapshot save` and restore can verify it.
 async function streamSnapshot(member: Member, call: grpc.ServerWritableStream<Req, unknown>, hdr: object): Promise<void> {
@@ -106,9 +117,7 @@ async function streamSnapshot(member: Member, call: grpc.ServerWritableStream<Re
       sha.update(blob);
       sent += blob.length;
       if (call.cancelled) return;
-      if (!call.write({ header: hdr, remaining_bytes: size - sent + 32, blob })) {
-        await new Promise((resolve) => call.once('drain', resolve));
-      }
+      if (!call.write({ header: hdr, remaining_bytes: size - sent + 32, blob })) await drainedOrGone(call);
     }
     call.write({ header: hdr, remaining_bytes: 0, blob: sha.digest() });
     call.end();

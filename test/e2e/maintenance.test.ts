@@ -3,9 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import { connect, type Client } from '../../src/client/client.js';
 import { startServer } from './harness/server.js';
 import { etcdctl } from './harness/etcdctl.js';
+import { waitFor } from './harness/cluster-status.js';
 
 test('Snapshot streams a consistent copy ending with its sha256', async () => {
   const server = await startServer({ kind: 'kvd' });
@@ -23,6 +26,28 @@ test('Snapshot streams a consistent copy ending with its sha256', async () => {
     assert.ok(all.length > 100_000);
     const body = all.subarray(0, all.length - 32);
     assert.deepEqual(all.subarray(all.length - 32), createHash('sha256').update(body).digest());
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+test('a snapshot stream its client leaves unread and cancels leaves no copy of the database behind', async () => {
+  const copies = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('kvd-snapshot-')).length;
+  const before = copies();
+  const server = await startServer({ kind: 'kvd' });
+  const client = connect(server.endpoint);
+  try {
+    for (let i = 0; i < 30; i++) await client.kv.Put!({ key: Buffer.from(`s/${i}`), value: Buffer.alloc(1_000_000, 'x') });
+    for (let round = 0; round < 3; round++) {
+      // Not read: the server fills the stream's window and waits for it to drain.
+      const call = (client.raw('etcdserverpb.Maintenance') as any).Snapshot({});
+      call.on('error', () => {});
+      await waitFor('the snapshot copy', async () => (copies() > before ? true : undefined));
+      await new Promise((r) => setTimeout(r, 300));
+      call.cancel();
+    }
+    await waitFor('the copies to be removed', async () => (copies() === before ? true : undefined));
   } finally {
     client.close();
     await server.stop();
