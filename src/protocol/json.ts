@@ -8,7 +8,7 @@ const camelToSnake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLower
 
 /** An enum given by name must be one of its values, as jsonpb requires. */
 function checkEnum(e: protobuf.Enum, v: unknown): void {
-  if (typeof v === 'string' && !(v in e.values)) {
+  if (typeof v === 'string' && !Object.hasOwn(e.values, v)) {
     // Go's name of the enum type: package.Message_Enum.
     const [pkg, ...path] = e.fullName.slice(1).split('.');
     throw new Error(`unknown value ${JSON.stringify(v)} for enum ${pkg}.${path.join('_')}`);
