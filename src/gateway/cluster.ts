@@ -44,12 +44,11 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
   const members = () => member.members.map(wire);
   const find = (id: number) => member.members.find((m) => m.id === id);
 
-  /** This member and the peers it is connected to now. */
-  const reachable = async () => new Set([member.id, ...(await member.raftStatus()).connected]);
+  type RaftStatus = Awaited<ReturnType<Member['raftStatus']>>;
   /** This member and the peers it has been connected to for the last HEALTH_INTERVAL_MS, as etcd counts active members. */
-  const active = async () => {
+  const active = (status: RaftStatus) => {
     const cutoff = Date.now() - HEALTH_INTERVAL_MS;
-    return new Set([member.id, ...(await member.raftStatus()).linkedSince.filter(([, since]) => since <= cutoff).map(([id]) => id)]);
+    return new Set([member.id, ...status.linkedSince.filter(([, since]) => since <= cutoff).map(([id]) => id)]);
   };
 
   return {
@@ -64,7 +63,7 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
         const voters = member.members.filter((m) => !m.isLearner);
         const started = voters.filter((m) => m.name !== '').length;
         if (!isLearner && started < quorum(voters.length + 1)) throw Errors.memberNotEnoughStarted;
-        const up = await active();
+        const up = active(await member.raftStatus());
         if (!voters.every((m) => up.has(m.id))) throw Errors.unhealthy;
       }
       if (member.members.some((m) => m.peerURLs.some((u) => peerURLs.includes(u)))) throw Errors.peerURLExist;
@@ -85,8 +84,9 @@ export function clusterHandlers(member: Member): grpc.UntypedServiceImplementati
         const remaining = voters.filter((m) => m.id !== id);
         if (remaining.filter((m) => m.name !== '').length < quorum(remaining.length)) throw Errors.memberNotEnoughStarted;
         // A member that is down is not part of the active quorum: removing it is safe.
-        if (id === member.id || (await reachable()).has(id)) {
-          const up = await active();
+        const status = await member.raftStatus();
+        if (id === member.id || status.connected.includes(id)) {
+          const up = active(status);
           if (voters.filter((m) => up.has(m.id)).length - 1 < quorum(voters.length - 1)) throw Errors.unhealthy;
         }
       }

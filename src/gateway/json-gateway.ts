@@ -14,7 +14,6 @@ import type { Metrics } from '../server/metrics.js';
 import { GATEWAY_MARK } from './auth-info.js';
 import { JsonObjects } from './json-objects.js';
 
-
 const ROUTES: Record<string, [service: string, method: string]> = {
   '/v3/kv/range': ['etcdserverpb.KV', 'Range'],
   '/v3/kv/put': ['etcdserverpb.KV', 'Put'],

@@ -18,7 +18,6 @@ export function checkRange(r: Req): void {
   if (![0, 1, 2, 3, 4].includes(r.sort_target ?? 0)) throw Errors.invalidSortOption;
 }
 
-
 export function checkPut(r: Req): void {
   if (!bytesLen(r.key)) throw Errors.emptyKey;
   if (bytesLen(r.key) > MAX_KEY_BYTES) throw Errors.keyTooLong;
