@@ -212,7 +212,8 @@ async function membershipErrors(kind: 'kvd' | 'etcd'): Promise<string[]> {
       const r = await ctl(ep, ...args);
       const text = `${args.slice(0, 2).join(' ')} → ${r.code} ${r.stdout.trim().split('\n')[0] ?? ''} ${r.stderr.trim().split('\n').at(-1) ?? ''}`;
       // kvd's IDs have 53 bits (exact in JavaScript): etcdctl pads them to 16 hex digits with spaces.
-      out.push(text.replace(/\b[0-9a-f]{12,16}\b/g, '<id>').replace(/\s+/g, ' '));
+      // etcd reports a deadline its own context hit first as an Unknown status with the same text.
+      out.push(text.replace(/\b[0-9a-f]{12,16}\b/g, '<id>').replace('rpc error: code = Unknown desc = context deadline exceeded', 'context deadline exceeded').replace(/\s+/g, ' '));
       return r;
     };
     const self = (await status(ep)).memberId.toString(16);
